@@ -1,0 +1,506 @@
+"""The SQL expression tree and its compiler: nodes -> (SQL text, bound parameters).
+
+Every value becomes a bound parameter (``$n`` for asyncpg, ``?`` for sqlite) and every
+identifier is double-quoted with embedded quotes doubled; nothing the user passes is ever
+pasted into SQL text.
+"""
+try:
+    import cython
+except ModuleNotFoundError:  # running uncompiled without Cython installed
+    from asyncqlio._speedups import _cython_shim as cython
+
+K_COLUMN = 1
+K_PARAM = 2
+K_BINARY = 3
+K_BOOL = 4
+K_NOT = 5
+K_IN = 6
+K_BETWEEN = 7
+K_NULL = 8
+K_LIKE = 9
+K_ORDER = 10
+K_FUNC = 11
+K_STAR = 12
+K_SUBQUERY = 13
+
+
+def _is_compiled() -> bool:
+    return cython.compiled
+
+
+def quote(name: str) -> str:
+    """Quote an identifier: ``a"b`` -> ``"a""b"``."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"an identifier must be a non-empty string, not {name!r}")
+    if "\x00" in name:
+        raise ValueError(f"an identifier cannot contain a NUL character: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+@cython.cclass
+class Node:
+    """An SQL expression. ``&``, ``|`` and ``~`` combine conditions."""
+
+    kind = cython.declare(cython.int, visibility="public")
+
+    def __and__(self, other):
+        return BoolExpr("AND", [self, other])
+
+    def __rand__(self, other):
+        return BoolExpr("AND", [other, self])
+
+    def __or__(self, other):
+        return BoolExpr("OR", [self, other])
+
+    def __ror__(self, other):
+        return BoolExpr("OR", [other, self])
+
+    def __invert__(self):
+        return NotExpr(self)
+
+
+@cython.cclass
+class ColumnNode(Node):
+    """A column reference; :class:`asyncqlio.orm.schema.Column` adds the operators."""
+
+    name = cython.declare(object, visibility="public")
+    table_name = cython.declare(object, visibility="public")
+    sql = cython.declare(object, visibility="public")
+    type = cython.declare(object, visibility="public")
+
+    def __init__(self, name, type):
+        self.kind = K_COLUMN
+        self.name = name
+        self.type = type
+        self.table_name = None
+        self.sql = None
+
+
+@cython.cclass
+class Param(Node):
+    """A bound value, converted by ``type`` for the dialect when the type needs it."""
+
+    value = cython.declare(object, visibility="public")
+    type = cython.declare(object, visibility="public")
+
+    def __init__(self, value, type=None):
+        self.kind = K_PARAM
+        self.value = value
+        self.type = type
+
+    def __repr__(self):
+        return f"Param({self.value!r})"
+
+
+@cython.cclass
+class BinaryExpr(Node):
+    op = cython.declare(str, visibility="public")
+    left = cython.declare(object, visibility="public")
+    right = cython.declare(object, visibility="public")
+
+    def __init__(self, op: str, left, right):
+        self.kind = K_BINARY
+        self.op = op
+        self.left = left
+        self.right = right
+
+    def __bool__(self):
+        # lets `column in [columns]` and `col_a == col_a` work by identity, as in SQLAlchemy
+        if self.op == "=" and isinstance(self.left, ColumnNode) and isinstance(self.right, ColumnNode):
+            return self.left is self.right
+        if self.op == "<>" and isinstance(self.left, ColumnNode) and isinstance(self.right, ColumnNode):
+            return self.left is not self.right
+        raise TypeError("the truth value of an SQL expression is not defined; "
+                        "combine conditions with &, | and ~, not and/or/not")
+
+    def __repr__(self):
+        return f"BinaryExpr({self.op!r}, {self.left!r}, {self.right!r})"
+
+
+@cython.cclass
+class BoolExpr(Node):
+    op = cython.declare(str, visibility="public")
+    items = cython.declare(list, visibility="public")
+
+    def __init__(self, op: str, items):
+        self.kind = K_BOOL
+        self.op = op
+        flat = []
+        for item in items:
+            if isinstance(item, BoolExpr) and (cython.cast(BoolExpr, item)).op == op:
+                flat.extend((cython.cast(BoolExpr, item)).items)
+            else:
+                flat.append(item)
+        self.items = flat
+
+    def __bool__(self):
+        raise TypeError("the truth value of an SQL expression is not defined")
+
+
+@cython.cclass
+class NotExpr(Node):
+    item = cython.declare(object, visibility="public")
+
+    def __init__(self, item):
+        self.kind = K_NOT
+        self.item = item
+
+
+@cython.cclass
+class InExpr(Node):
+    left = cython.declare(object, visibility="public")
+    values = cython.declare(object, visibility="public")
+    negate = cython.declare(cython.bint, visibility="public")
+
+    def __init__(self, left, values, negate=False):
+        self.kind = K_IN
+        self.left = left
+        self.values = values
+        self.negate = negate
+
+
+@cython.cclass
+class BetweenExpr(Node):
+    left = cython.declare(object, visibility="public")
+    low = cython.declare(object, visibility="public")
+    high = cython.declare(object, visibility="public")
+
+    def __init__(self, left, low, high):
+        self.kind = K_BETWEEN
+        self.left = left
+        self.low = low
+        self.high = high
+
+
+@cython.cclass
+class NullExpr(Node):
+    left = cython.declare(object, visibility="public")
+    negate = cython.declare(cython.bint, visibility="public")
+
+    def __init__(self, left, negate=False):
+        self.kind = K_NULL
+        self.left = left
+        self.negate = negate
+
+
+@cython.cclass
+class LikeExpr(Node):
+    """``LIKE``/``ILIKE``; ``escape`` adds ``ESCAPE '\\'`` for patterns built by
+    ``startswith``/``contains``/``endswith``. ILIKE is ``lower() LIKE lower()`` on SQLite."""
+
+    left = cython.declare(object, visibility="public")
+    pattern = cython.declare(object, visibility="public")
+    insensitive = cython.declare(cython.bint, visibility="public")
+    escape = cython.declare(cython.bint, visibility="public")
+    negate = cython.declare(cython.bint, visibility="public")
+
+    def __init__(self, left, pattern, insensitive=False, escape=False, negate=False):
+        self.kind = K_LIKE
+        self.left = left
+        self.pattern = pattern
+        self.insensitive = insensitive
+        self.escape = escape
+        self.negate = negate
+
+
+@cython.cclass
+class OrderExpr(Node):
+    item = cython.declare(object, visibility="public")
+    desc = cython.declare(cython.bint, visibility="public")
+
+    def __init__(self, item, desc=False):
+        self.kind = K_ORDER
+        self.item = item
+        self.desc = desc
+
+
+@cython.cclass
+class FuncExpr(Node):
+    """An SQL function call; the name is checked to be a plain identifier."""
+
+    name = cython.declare(str, visibility="public")
+    args = cython.declare(tuple, visibility="public")
+    type = cython.declare(object, visibility="public")
+
+    def __init__(self, name: str, args, type=None):
+        if not name.replace("_", "a").isalnum() or not name.isascii() or name[0].isdigit():
+            raise ValueError(f"not an SQL function name: {name!r}")
+        self.kind = K_FUNC
+        self.name = name
+        self.args = tuple(args)
+        self.type = type
+
+
+@cython.cclass
+class Star(Node):
+    def __init__(self):
+        self.kind = K_STAR
+
+
+@cython.final
+@cython.cclass
+class Compiler:
+    """Accumulates SQL text and parameters for one statement in one dialect."""
+
+    dialect = cython.declare(str, visibility="public")
+    numeric = cython.declare(cython.bint, visibility="public")
+    parts = cython.declare(list, visibility="public")
+    params = cython.declare(list, visibility="public")
+
+    def __init__(self, dialect: str, numeric: cython.bint):
+        self.dialect = dialect
+        self.numeric = numeric
+        self.parts = []
+        self.params = []
+
+    def result(self):
+        return "".join(self.parts), self.params
+
+    @cython.ccall
+    def bind(self, value, type) -> str:
+        """Add one parameter (converted for the dialect) and return its placeholder."""
+        if type is not None and value is not None:
+            proc = type.bind_processor(self.dialect)
+            if proc is not None:
+                value = proc(value)
+        self.params.append(value)
+        if self.numeric:
+            return "$" + str(len(self.params))
+        return "?"
+
+    @cython.ccall
+    def visit(self, node) -> cython.int:
+        parts: list = self.parts
+        kind: cython.int
+        if not isinstance(node, Node):
+            parts.append(self.bind(node, None))
+            return 0
+        kind = (cython.cast(Node, node)).kind
+        if kind == K_COLUMN:
+            sql = (cython.cast(ColumnNode, node)).sql
+            if sql is None:
+                raise ValueError(f"column {(cython.cast(ColumnNode, node)).name!r} "
+                                 "belongs to no table")
+            parts.append(sql)
+        elif kind == K_PARAM:
+            p: Param = cython.cast(Param, node)
+            parts.append(self.bind(p.value, p.type))
+        elif kind == K_BINARY:
+            b: BinaryExpr = cython.cast(BinaryExpr, node)
+            parts.append("(")
+            self.visit(b.left)
+            parts.append(" " + b.op + " ")
+            self.visit(b.right)
+            parts.append(")")
+        elif kind == K_BOOL:
+            bo: BoolExpr = cython.cast(BoolExpr, node)
+            parts.append("(")
+            first: cython.bint = True
+            for item in bo.items:
+                if not first:
+                    parts.append(" " + bo.op + " ")
+                first = False
+                self.visit(item)
+            parts.append(")")
+        elif kind == K_NOT:
+            parts.append("(NOT ")
+            self.visit((cython.cast(NotExpr, node)).item)
+            parts.append(")")
+        elif kind == K_IN:
+            self.visit_in(cython.cast(InExpr, node))
+        elif kind == K_BETWEEN:
+            bt: BetweenExpr = cython.cast(BetweenExpr, node)
+            parts.append("(")
+            self.visit(bt.left)
+            parts.append(" BETWEEN ")
+            self.visit(bt.low)
+            parts.append(" AND ")
+            self.visit(bt.high)
+            parts.append(")")
+        elif kind == K_NULL:
+            nu: NullExpr = cython.cast(NullExpr, node)
+            parts.append("(")
+            self.visit(nu.left)
+            parts.append(" IS NOT NULL)" if nu.negate else " IS NULL)")
+        elif kind == K_LIKE:
+            self.visit_like(cython.cast(LikeExpr, node))
+        elif kind == K_ORDER:
+            o: OrderExpr = cython.cast(OrderExpr, node)
+            self.visit(o.item)
+            parts.append(" DESC" if o.desc else " ASC")
+        elif kind == K_FUNC:
+            f: FuncExpr = cython.cast(FuncExpr, node)
+            parts.append(f.name + "(")
+            first = True
+            for arg in f.args:
+                if not first:
+                    parts.append(", ")
+                first = False
+                self.visit(arg)
+            parts.append(")")
+        elif kind == K_STAR:
+            parts.append("*")
+        else:
+            raise TypeError(f"cannot compile {node!r}")
+        return 0
+
+    @cython.cfunc
+    def visit_in(self, node: InExpr) -> cython.int:
+        parts: list = self.parts
+        values = node.values
+        if not values:
+            # x IN () is not valid SQL; it is never true (and NOT IN () always is)
+            parts.append("(1 = 1)" if node.negate else "(1 = 0)")
+            return 0
+        typ = getattr(node.left, "type", None)
+        parts.append("(")
+        self.visit(node.left)
+        parts.append(" NOT IN (" if node.negate else " IN (")
+        first: cython.bint = True
+        for v in values:
+            if not first:
+                parts.append(", ")
+            first = False
+            if isinstance(v, Node):
+                self.visit(v)
+            else:
+                parts.append(self.bind(v, typ))
+        parts.append("))")
+        return 0
+
+    @cython.cfunc
+    def visit_like(self, node: LikeExpr) -> cython.int:
+        parts: list = self.parts
+        lower: cython.bint = node.insensitive and self.dialect != "postgresql"
+        parts.append("(")
+        if lower:
+            parts.append("lower(")
+        self.visit(node.left)
+        if lower:
+            parts.append(")")
+        if node.negate:
+            parts.append(" NOT")
+        if node.insensitive and not lower:
+            parts.append(" ILIKE ")
+        else:
+            parts.append(" LIKE ")
+        if lower:
+            parts.append("lower(")
+        self.visit(node.pattern)
+        if lower:
+            parts.append(")")
+        if node.escape:
+            parts.append(" ESCAPE '\\'")
+        parts.append(")")
+        return 0
+
+    @cython.ccall
+    def where(self, condition) -> cython.int:
+        if condition is not None:
+            self.parts.append(" WHERE ")
+            self.visit(condition)
+        return 0
+
+    @cython.ccall
+    def comma_list(self, items) -> cython.int:
+        first: cython.bint = True
+        for item in items:
+            if not first:
+                self.parts.append(", ")
+            first = False
+            self.visit(item)
+        return 0
+
+
+@cython.ccall
+def compile_select(compiler: Compiler, columns_sql: str, from_sql: str, where, order_by,
+                   limit, offset, for_update: cython.bint):
+    parts: list = compiler.parts
+    parts.append("SELECT ")
+    parts.append(columns_sql)
+    parts.append(" FROM ")
+    parts.append(from_sql)
+    compiler.where(where)
+    if order_by:
+        parts.append(" ORDER BY ")
+        compiler.comma_list(order_by)
+    if limit is not None:
+        parts.append(" LIMIT " + compiler.bind(limit, None))
+    if offset is not None:
+        if limit is None and compiler.dialect == "sqlite":
+            parts.append(" LIMIT -1")
+        parts.append(" OFFSET " + compiler.bind(offset, None))
+    if for_update and compiler.dialect == "postgresql":
+        parts.append(" FOR UPDATE")
+    return compiler.result()
+
+
+@cython.ccall
+def compile_insert(compiler: Compiler, table_sql: str, columns: list, rows: list,
+                   conflict_sql, returning_sql):
+    """``rows`` is a list of value lists, in the order of ``columns``."""
+    parts: list = compiler.parts
+    ncols: cython.Py_ssize_t = len(columns)
+    i: cython.Py_ssize_t
+    types = [c.type for c in columns]
+    parts.append("INSERT INTO ")
+    parts.append(table_sql)
+    if ncols:
+        parts.append(" (")
+        parts.append(", ".join([quote(c.name) for c in columns]))
+        parts.append(") VALUES ")
+        first: cython.bint = True
+        for values in rows:
+            parts.append("(" if first else ", (")
+            first = False
+            for i in range(ncols):
+                if i:
+                    parts.append(", ")
+                v = values[i]
+                if isinstance(v, Node):
+                    compiler.visit(v)
+                else:
+                    parts.append(compiler.bind(v, types[i]))
+            parts.append(")")
+    else:
+        parts.append(" DEFAULT VALUES")
+    if conflict_sql is not None:
+        parts.append(conflict_sql)
+    if returning_sql is not None:
+        parts.append(" RETURNING ")
+        parts.append(returning_sql)
+    return compiler.result()
+
+
+@cython.ccall
+def compile_update(compiler: Compiler, table_sql: str, assignments: list, where,
+                   returning_sql):
+    """``assignments`` is a list of ``(column, value_or_expression)``."""
+    parts: list = compiler.parts
+    parts.append("UPDATE ")
+    parts.append(table_sql)
+    parts.append(" SET ")
+    first: cython.bint = True
+    for column, value in assignments:
+        if not first:
+            parts.append(", ")
+        first = False
+        parts.append(quote(column.name))
+        parts.append(" = ")
+        if isinstance(value, Node):
+            compiler.visit(value)
+        else:
+            parts.append(compiler.bind(value, column.type))
+    compiler.where(where)
+    if returning_sql is not None:
+        parts.append(" RETURNING ")
+        parts.append(returning_sql)
+    return compiler.result()
+
+
+@cython.ccall
+def compile_delete(compiler: Compiler, table_sql: str, where):
+    compiler.parts.append("DELETE FROM ")
+    compiler.parts.append(table_sql)
+    compiler.where(where)
+    return compiler.result()

@@ -1,0 +1,133 @@
+"""Row state: where a model instance keeps its values, how writes to it are recorded, and how
+driver rows become instances.
+
+A row keeps the driver's record itself (an asyncpg ``Record`` or a sqlite tuple) as
+``_values`` and copies it into a list only on the first write, so loading a row costs one
+object and two field stores. Writes go through :class:`ColumnAttr`, which records the old
+value of each column the first time it changes (``_history``), so the session knows what to
+write and what to restore without comparing whole objects.
+"""
+try:
+    import cython
+except ModuleNotFoundError:  # running uncompiled without Cython installed
+    from asyncqlio._speedups import _cython_shim as cython
+
+
+class _NoValue:
+    """The value of a column that was never set (distinct from NULL/None)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "NO_VALUE"
+
+    def __reduce__(self):
+        return "NO_VALUE"
+
+
+NO_VALUE = _NoValue()
+
+# instance states (see asyncqlio.orm.inspection)
+TRANSIENT = 0
+PENDING = 1
+PERSISTENT = 2
+DELETED = 3
+DETACHED = 4
+
+
+def _is_compiled() -> bool:
+    return cython.compiled
+
+
+@cython.cclass
+class RowBase:
+    """Base of every model class: the storage the descriptors and the session work on."""
+
+    _values = cython.declare(object, visibility="public")
+    _history = cython.declare(object, visibility="public")
+    _session = cython.declare(object, visibility="public")
+    _state = cython.declare(cython.int, visibility="public")
+
+
+@cython.cclass
+class ColumnAttr:
+    """The class attribute for one column: reads the row's value, records writes.
+
+    On the class it gives the :class:`~asyncqlio.orm.schema.Column` (for building queries).
+    """
+
+    index = cython.declare(cython.Py_ssize_t, visibility="public")
+    column = cython.declare(object, visibility="public")
+    on_set = cython.declare(object, visibility="public")
+
+    def __init__(self, column, index: cython.Py_ssize_t, on_set=None):
+        self.column = column
+        self.index = index
+        self.on_set = on_set
+
+    def __get__(self, obj, owner):
+        if obj is None:
+            return self.column
+        row: RowBase = cython.cast(RowBase, obj)
+        value = row._values[self.index]
+        if value is NO_VALUE:
+            return None
+        return value
+
+    def __set__(self, obj, value):
+        row: RowBase = cython.cast(RowBase, obj)
+        if self.on_set is not None:
+            value = self.on_set(value)
+        values = row._values
+        if type(values) is not list:
+            values = list(values)
+            row._values = values
+        history = row._history
+        if history is None:
+            row._history = {self.index: values[self.index]}
+        elif self.index not in history:
+            history[self.index] = values[self.index]
+        values[self.index] = value
+
+    def __delete__(self, obj):
+        raise AttributeError(f"cannot delete column attribute {self.column!r}")
+
+
+@cython.cfunc
+def _loaded(record, loaders: tuple) -> object:
+    """The row's storage: the record itself, or a converted copy where loaders apply."""
+    i: cython.Py_ssize_t
+    if not loaders:
+        return record
+    values: list = list(record)
+    for i in range(len(loaders)):
+        idx, fn = loaders[i]
+        v = values[idx]
+        if v is not None:
+            values[idx] = fn(v)
+    return values
+
+
+@cython.ccall
+def hydrate(cls: type, rows, loaders: tuple, session) -> list:
+    """Driver rows -> persistent instances of ``cls``; ``loaders`` is ``((index, fn), ...)``
+    for the columns whose driver value needs converting, or empty."""
+    out: list = []
+    row: RowBase
+    for record in rows:
+        row = cls.__new__(cls)
+        row._values = _loaded(record, loaders)
+        row._state = PERSISTENT
+        row._session = session
+        out.append(row)
+    return out
+
+
+@cython.ccall
+def load_into(obj, record, loaders: tuple, session):
+    """Overwrite a row's values with what the database returned; its history is cleared."""
+    row: RowBase = cython.cast(RowBase, obj)
+    row._values = _loaded(record, loaders)
+    row._history = None
+    row._state = PERSISTENT
+    row._session = session

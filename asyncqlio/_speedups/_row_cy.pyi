@@ -1,0 +1,31 @@
+from typing import Any, Callable, Iterable, Sequence
+
+class _NoValue: ...
+
+NO_VALUE: _NoValue
+TRANSIENT: int
+PENDING: int
+PERSISTENT: int
+DELETED: int
+DETACHED: int
+
+def _is_compiled() -> bool: ...
+
+class RowBase:
+    _values: Sequence[Any]
+    _history: dict[int, Any] | None
+    _session: Any
+    _state: int
+
+class ColumnAttr:
+    index: int
+    column: Any
+    on_set: Callable[[Any], Any] | None
+    def __init__(self, column: Any, index: int, on_set: Callable[[Any], Any] | None = ...) -> None: ...
+    def __get__(self, obj: Any, owner: type) -> Any: ...
+    def __set__(self, obj: Any, value: Any) -> None: ...
+
+Loaders = tuple[tuple[int, Callable[[Any], Any]], ...]
+
+def hydrate(cls: type, rows: Iterable[Sequence[Any]], loaders: Loaders, session: Any) -> list[Any]: ...
+def load_into(obj: RowBase, record: Sequence[Any], loaders: Loaders, session: Any) -> None: ...

@@ -1,0 +1,163 @@
+"""SQLite through aiosqlite.
+
+The connection runs in autocommit mode (``isolation_level=None``) and the session emits its own
+``BEGIN``, so transactions, savepoints and DDL nest as they do on PostgreSQL. ``LIKE`` is made
+case-sensitive, as on PostgreSQL.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import sqlite3
+import uuid
+from typing import Any, AsyncIterator, Sequence
+
+import aiosqlite
+
+from asyncqlio import exc
+from asyncqlio.backends.base import Connection, Dialect
+from asyncqlio.url import URL
+
+DIALECT = Dialect("sqlite", numeric=False, max_params=32766)
+
+# raw-SQL values sqlite3 cannot bind (or binds with deprecated adapters), as the ORM stores them
+_ADAPT = {
+    datetime.datetime: datetime.datetime.isoformat,
+    datetime.date: datetime.date.isoformat,
+    datetime.time: datetime.time.isoformat,
+    decimal.Decimal: str,
+    uuid.UUID: str,
+}
+
+_PROGRAMMING = ("no such table", "no such column", "syntax error", "near ",
+                "table ", "no such index", "duplicate column", "no such savepoint")
+
+
+def _adapt(params: Sequence[Any]) -> Sequence[Any]:
+    for v in params:
+        if type(v) in _ADAPT:
+            return [(_ADAPT[type(v)](p) if type(p) in _ADAPT else p) for p in params]
+    return params
+
+
+class AiosqliteConnection(Connection):
+    dialect = DIALECT
+    raw: aiosqlite.Connection
+
+    def wrap_error(self, error: BaseException) -> BaseException:
+        msg = f"{type(error).__name__}: {error}"
+        if isinstance(error, sqlite3.IntegrityError):
+            return exc.IntegrityError(msg, error)
+        if isinstance(error, sqlite3.OperationalError):
+            text = str(error)
+            if text.startswith(_PROGRAMMING):
+                return exc.ProgrammingError(msg, error)
+            return exc.OperationalError(msg, error)
+        if isinstance(error, sqlite3.DataError):
+            return exc.DataError(msg, error)
+        if isinstance(error, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            if "binding parameter" in str(error) or "type" in str(error):
+                return exc.DataError(msg, error)
+            return exc.ProgrammingError(msg, error)
+        if isinstance(error, sqlite3.NotSupportedError):
+            return exc.NotSupportedError(msg, error)
+        if isinstance(error, sqlite3.DatabaseError):
+            return exc.DatabaseError(msg, error)
+        if isinstance(error, sqlite3.Error):
+            return exc.InterfaceError(msg, error)
+        if isinstance(error, OverflowError):
+            return exc.DataError(msg, error)
+        if isinstance(error, ValueError) and "no active connection" in str(error):
+            return exc.InterfaceError(msg, error)
+        return error
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        params = _adapt(params)
+        cur = await self._guard(self.raw.execute(sql, params), sql, params)
+        count = cur.rowcount
+        await cur.close()
+        return count
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        rows = [_adapt(r) for r in rows]
+        cur = await self._guard(self.raw.executemany(sql, rows), sql, ())
+        await cur.close()
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        params = _adapt(params)
+        return await self._guard(self.raw.execute_fetchall(sql, params), sql, params)
+
+    async def fetch_mappings(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        params = _adapt(params)
+        cur = await self._guard(self.raw.execute(sql, params), sql, params)
+        try:
+            rows = await self._guard(cur.fetchall(), sql, params)
+            names = [d[0] for d in cur.description or ()]
+        finally:
+            await cur.close()
+        return [dict(zip(names, r)) for r in rows]
+
+    async def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100) -> AsyncIterator[list[dict[str, Any]]]:
+        params = _adapt(params)
+        cur = await self._guard(self.raw.execute(sql, params), sql, params)
+        try:
+            names = [d[0] for d in cur.description or ()]
+            while True:
+                rows = await self._guard(cur.fetchmany(chunk), sql, params)
+                if not rows:
+                    return
+                yield [dict(zip(names, r)) for r in rows]
+        finally:
+            await cur.close()
+
+    async def close(self) -> None:
+        await self.raw.close()
+
+
+class Connector:
+    dialect = DIALECT
+
+    def __init__(self, url: URL, *, echo: bool = False, hide_parameters: bool = False,
+                 busy_timeout: float = 5.0, **driver_options: Any) -> None:
+        self.url = url
+        self.echo = echo
+        self.hide_parameters = hide_parameters
+        options = dict(url.options)
+        self.busy_timeout = float(options.pop("timeout", busy_timeout))
+        self.driver_options = driver_options
+        path = url.database or ":memory:"
+        self.memory = path == ":memory:" or options.get("mode") == "memory"
+        if path == ":memory:":
+            # one in-memory database shared by every connection of this interface
+            path = f"file:asyncqlio-{uuid.uuid4().hex}?mode=memory&cache=shared"
+            self.uri = True
+        elif options:
+            path = "file:" + path + "?" + "&".join(f"{k}={v}" for k, v in options.items())
+            self.uri = True
+        else:
+            self.uri = False
+        self.path = path
+        #: keeps a shared in-memory database alive while the pool has no connection open
+        self._anchor: aiosqlite.Connection | None = None
+
+    async def _open(self) -> aiosqlite.Connection:
+        try:
+            raw = await aiosqlite.connect(self.path, isolation_level=None, uri=self.uri,
+                                          timeout=self.busy_timeout, **self.driver_options)
+            await raw.execute("PRAGMA case_sensitive_like = ON")
+            await raw.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as e:
+            raise exc.OperationalError(f"cannot open SQLite database {self.url.address}: {e}",
+                                       e) from e
+        return raw
+
+    async def connect(self) -> AiosqliteConnection:
+        if self.memory and self._anchor is None:
+            self._anchor = await self._open()
+        raw = await self._open()
+        return AiosqliteConnection(raw, echo=self.echo, hide_parameters=self.hide_parameters)
+
+    async def close(self) -> None:
+        if self._anchor is not None:
+            anchor, self._anchor = self._anchor, None
+            await anchor.close()

@@ -1,0 +1,119 @@
+"""PostgreSQL through asyncpg."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, Sequence
+
+import asyncpg
+
+from asyncqlio import exc
+from asyncqlio.backends.base import Connection, Dialect
+from asyncqlio.url import URL
+
+DIALECT = Dialect("postgresql", numeric=True, max_params=32767)
+
+# asyncpg.connect() keywords that may come from the DSN query string
+_CONNECT_OPTIONS = {"statement_cache_size": int, "command_timeout": float, "ssl": str,
+                    "max_cached_statement_lifetime": int, "max_cacheable_statement_size": int}
+
+_ERRORS: list[tuple[type[BaseException], type[exc.DBAPIError]]] = [
+    (asyncpg.IntegrityConstraintViolationError, exc.IntegrityError),
+    (asyncpg.DataError, exc.DataError),
+    (asyncpg.exceptions.DataError, exc.DataError),
+    (asyncpg.SyntaxOrAccessError, exc.ProgrammingError),
+    (asyncpg.FeatureNotSupportedError, exc.NotSupportedError),
+    (asyncpg.InFailedSQLTransactionError, exc.InternalError),
+    (asyncpg.PostgresConnectionError, exc.OperationalError),
+    (asyncpg.exceptions.ConnectionDoesNotExistError, exc.OperationalError),
+    (asyncpg.InternalServerError, exc.InternalError),
+    (asyncpg.OperatorInterventionError, exc.OperationalError),
+    (asyncpg.InterfaceError, exc.InterfaceError),
+    (asyncpg.PostgresError, exc.DatabaseError),
+    (ConnectionError, exc.OperationalError),
+]
+
+
+class AsyncpgConnection(Connection):
+    dialect = DIALECT
+    raw: asyncpg.Connection
+
+    def wrap_error(self, error: BaseException) -> BaseException:
+        for driver_type, ours in _ERRORS:
+            if isinstance(error, driver_type):
+                return ours(f"{type(error).__name__}: {error}", error)
+        if isinstance(error, (OverflowError, TypeError, ValueError)) and not isinstance(error, exc.DatabaseException):
+            # asyncpg rejects a Python value that does not fit the column's type client-side
+            return exc.DataError(f"{type(error).__name__}: {error}", error)
+        return error
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        status = await self._guard(self.raw.execute(sql, *params), sql, params)
+        last = status.rpartition(" ")[2]
+        return int(last) if last.isdigit() else -1
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._guard(self.raw.executemany(sql, rows), sql, ())
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return await self._guard(self.raw.fetch(sql, *params), sql, params)
+
+    async def fetch_mappings(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.fetch(sql, params)]
+
+    async def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100) -> AsyncIterator[list[dict[str, Any]]]:
+        cur = await self._guard(self.raw.cursor(sql, *params), sql, params)
+        while True:
+            rows = await self._guard(cur.fetch(chunk), sql, params)
+            if not rows:
+                return
+            yield [dict(r) for r in rows]
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.raw.close(), 5)
+        except BaseException:
+            self.raw.terminate()
+            raise
+
+
+class Connector:
+    dialect = DIALECT
+
+    def __init__(self, url: URL, *, echo: bool = False, hide_parameters: bool = False,
+                 statement_cache_size: int | None = None, connect_timeout: float = 10.0,
+                 **driver_options: Any) -> None:
+        self.url = url
+        self.echo = echo
+        self.hide_parameters = hide_parameters
+        options: dict[str, Any] = {}
+        settings: dict[str, str] = {}
+        for key, value in url.options.items():
+            if key in _CONNECT_OPTIONS:
+                options[key] = _CONNECT_OPTIONS[key](value)
+            else:
+                settings[key] = value  # anything else is a server setting (GUC)
+        if settings:
+            options["server_settings"] = settings
+        if statement_cache_size is not None:
+            options["statement_cache_size"] = statement_cache_size
+        options.update(driver_options)
+        self.options = options
+        self.connect_timeout = connect_timeout
+
+    async def connect(self) -> AsyncpgConnection:
+        url = self.url
+        try:
+            raw = await asyncpg.connect(host=url.host or "localhost", port=url.port or 5432,
+                                        user=url.username, password=url.password,
+                                        database=url.database, timeout=self.connect_timeout,
+                                        **self.options)
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
+                asyncpg.InterfaceError) as e:
+            reason = str(e).replace(url.password, "***") if url.password else str(e)
+            raise exc.OperationalError(
+                f"cannot connect to PostgreSQL at {url.address} as {url.username!r}: "
+                f"{type(e).__name__}: {reason}", e) from e
+        return AsyncpgConnection(raw, echo=self.echo, hide_parameters=self.hide_parameters)
+
+    async def close(self) -> None:
+        pass

@@ -1,0 +1,131 @@
+"""What every backend provides: a dialect description and a connection wrapper that speaks
+one interface over its driver, translating ``{name}`` parameters and wrapping driver errors."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Mapping, Sequence
+
+sql_logger = logging.getLogger("asyncqlio.sql")
+
+_PARAM = re.compile(r"\{\{|\}\}|\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    #: ``$1`` placeholders (asyncpg) rather than ``?`` (sqlite)
+    numeric: bool
+    #: largest number of bound parameters in one statement
+    max_params: int
+
+    def placeholder(self, n: int) -> str:
+        return f"${n}" if self.numeric else "?"
+
+
+def translate_params(dialect: Dialect, sql: str,
+                     params: Mapping[str, Any] | Sequence[Any] | None) -> tuple[str, Sequence[Any]]:
+    """Raw SQL uses ``{name}`` placeholders with a mapping (the original asyncqlio format;
+    ``{{``/``}}`` are literal braces), or the driver's own placeholders with a sequence."""
+    if params is None:
+        return sql, ()
+    if not isinstance(params, Mapping):
+        return sql, tuple(params)
+    args: list[Any] = []
+    seen: dict[str, str] = {}
+
+    def repl(m: re.Match) -> str:
+        name = m.group(1)
+        if name is None:
+            return m.group(0)[0]
+        if name not in params:
+            from asyncqlio.exc import ArgumentError
+            raise ArgumentError(f"no value given for SQL parameter {{{name}}}")
+        if dialect.numeric:
+            if name not in seen:
+                args.append(params[name])
+                seen[name] = f"${len(args)}"
+            return seen[name]
+        args.append(params[name])
+        return "?"
+
+    return _PARAM.sub(repl, sql), args
+
+
+class Connection:
+    """A driver connection; subclasses implement the ``_``-prefixed driver calls."""
+
+    dialect: Dialect
+
+    def __init__(self, raw: Any, *, echo: bool = False, hide_parameters: bool = False) -> None:
+        self.raw = raw
+        self.echo = echo
+        self.hide_parameters = hide_parameters
+        self.in_transaction = False
+        #: set when a statement was interrupted: the connection's state is unknown
+        self.broken = False
+        self.created = time.monotonic()
+
+    def _log(self, sql: str, params: Sequence[Any], started: float) -> None:
+        shown = "[hidden]" if self.hide_parameters else repr(tuple(params))
+        sql_logger.info("%s %s (%.3f ms)", sql, shown, (time.perf_counter() - started) * 1e3)
+
+    def wrap_error(self, error: BaseException) -> BaseException:
+        raise NotImplementedError
+
+    async def _guard(self, awaitable: Any, sql: str, params: Sequence[Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            result = await awaitable
+        except BaseException as e:
+            wrapped = self.wrap_error(e)
+            if wrapped is e:
+                self.broken = True  # cancelled or interrupted mid-statement
+                raise
+            raise wrapped from e
+        if self.echo:
+            self._log(sql, params, started)
+        return result
+
+    # --- the interface the ORM uses; params are already in driver form
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed (-1 where not known)."""
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """All rows, each a sequence in select-list order."""
+        raise NotImplementedError
+
+    async def fetch_mappings(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100) -> AsyncIterator[list[dict[str, Any]]]:
+        """Chunks of rows as mappings, read as they are needed (inside a transaction)."""
+        raise NotImplementedError
+
+    async def begin(self) -> None:
+        await self.execute("BEGIN")
+        self.in_transaction = True
+
+    async def commit(self) -> None:
+        try:
+            await self.execute("COMMIT")
+        finally:
+            self.in_transaction = False
+
+    async def rollback(self) -> None:
+        try:
+            await self.execute("ROLLBACK")
+        finally:
+            self.in_transaction = False
+
+    async def ping(self) -> None:
+        await self.fetch("SELECT 1")
+
+    async def close(self) -> None:
+        raise NotImplementedError

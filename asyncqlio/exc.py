@@ -1,0 +1,100 @@
+"""The one exception hierarchy of asyncqlio.
+
+Driver errors never escape raw: the backends wrap them in :class:`DBAPIError` subclasses
+(named as in PEP 249 and SQLAlchemy) with the driver's exception chained as ``__cause__``
+and kept on ``.orig``.
+"""
+from __future__ import annotations
+
+import asyncio
+
+
+class DatabaseException(Exception):
+    """Base of every error asyncqlio raises (the original asyncqlio name)."""
+
+
+AsyncqlioError = DatabaseException
+
+
+class ArgumentError(DatabaseException, ValueError):
+    """An argument to the API is malformed (a bad DSN, a bad LIMIT, an unknown option)."""
+
+
+class InvalidDSN(ArgumentError):
+    """The DSN cannot be parsed or names an unknown scheme."""
+
+
+class SchemaError(DatabaseException):
+    """A table or column definition is invalid, or a name does not exist on a table."""
+
+
+class UnboundError(DatabaseException):
+    """A table was used for I/O before ``DatabaseInterface.bind_tables`` bound it."""
+
+
+class InvalidRequestError(DatabaseException):
+    """The call is not valid in the object's current state."""
+
+
+class PendingRollbackError(InvalidRequestError):
+    """A statement failed in this transaction; only ``rollback()`` is allowed now."""
+
+
+class SessionClosedError(InvalidRequestError):
+    """The session (or result) was closed or never started."""
+
+
+class StaleDataError(InvalidRequestError):
+    """A row written by primary key was no longer in the database."""
+
+
+class NoResultFound(InvalidRequestError):
+    """Exactly one row was required and none was found."""
+
+
+class MultipleResultsFound(InvalidRequestError):
+    """Exactly one row was required and more were found."""
+
+
+class PoolTimeout(DatabaseException, asyncio.TimeoutError):
+    """No connection became free within ``pool_timeout``."""
+
+
+class DBAPIError(DatabaseException):
+    """An error raised by the database driver; the original is ``.orig`` and ``__cause__``."""
+
+    def __init__(self, message: str, orig: BaseException | None = None):
+        super().__init__(message)
+        self.orig = orig
+
+
+class InterfaceError(DBAPIError):
+    """The driver interface failed (for instance a closed connection)."""
+
+
+class DatabaseError(DBAPIError):
+    """The database reported an error."""
+
+
+class OperationalError(DatabaseError):
+    """The database could not be reached or an operation failed for reasons outside the SQL."""
+
+
+class IntegrityError(DatabaseError):
+    """A constraint failed: duplicate key, NOT NULL, foreign key, CHECK."""
+
+
+class ProgrammingError(DatabaseError):
+    """The SQL was wrong: syntax error, missing table or column."""
+
+
+class DataError(DatabaseError):
+    """A value did not fit its column: out of range, wrong format."""
+
+
+class NotSupportedError(DatabaseError):
+    """The backend does not support the requested feature."""
+
+
+class InternalError(DatabaseError):
+    """The database reported an internal error."""

@@ -1,0 +1,389 @@
+"""Column types: their DDL per dialect and the conversions that make every value
+round-trip with its Python type on both backends.
+
+asyncpg already speaks Python types for nearly everything; SQLite stores text, integers, reals
+and blobs, so on SQLite most types convert on the way in (``bind_processor``) and out
+(``result_processor``). A type returns ``None`` for "no conversion needed" so the hot paths
+skip it entirely.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum as _enum
+import json as _json
+import uuid as _uuid
+from typing import Any, Callable
+
+from asyncqlio.exc import SchemaError
+
+Processor = Callable[[Any], Any] | None
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+
+
+class ColumnType:
+    """Base of every column type. Subclass it for custom types.
+
+    Override ``sql(dialect)`` for the DDL, ``validate_set(value)`` to reject bad values on
+    attribute assignment, ``on_set(value)`` to coerce them, ``on_get``/``bind`` to convert
+    between the database value and the Python value.
+    """
+
+    #: Python type(s) accepted on assignment, or None for anything
+    python_type: type | tuple[type, ...] | None = None
+
+    def __init__(self) -> None:
+        self._procs: dict[tuple[str, str], Processor] = {}
+
+    @classmethod
+    def create(cls, value: "ColumnType | type[ColumnType]") -> "ColumnType":
+        if isinstance(value, type) and issubclass(value, ColumnType):
+            return value()
+        if isinstance(value, ColumnType):
+            return value
+        raise SchemaError(f"not a column type: {value!r}")
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        raise NotImplementedError(f"{type(self).__name__}.sql() must be defined")
+
+    # --- assignment
+    def validate_set(self, value: Any) -> bool:
+        return self.python_type is None or isinstance(value, self.python_type)
+
+    def on_set(self, value: Any) -> Any:
+        return value
+
+    def setter(self) -> Callable[[Any], Any] | None:
+        """The function the column descriptor runs on every assignment, or None."""
+        if (type(self).validate_set is ColumnType.validate_set and self.python_type is None
+                and type(self).on_set is ColumnType.on_set):
+            return None
+
+        def check(value: Any) -> Any:
+            if value is None:
+                return None
+            if not self.validate_set(value):
+                raise TypeError(f"{type(self).__name__} column cannot hold {value!r}")
+            return self.on_set(value)
+
+        return check
+
+    # --- conversion (dialect-specific; None means the driver value is already right)
+    def _bind(self, dialect: str) -> Processor:
+        return None
+
+    def _result(self, dialect: str) -> Processor:
+        return None
+
+    def bind_processor(self, dialect: str) -> Processor:
+        key = ("b", dialect)
+        try:
+            return self._procs[key]
+        except KeyError:
+            proc = self._procs[key] = self._bind(dialect)
+            return proc
+
+    def result_processor(self, dialect: str) -> Processor:
+        key = ("r", dialect)
+        try:
+            return self._procs[key]
+        except KeyError:
+            proc = self._procs[key] = self._result(dialect)
+            return proc
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    # hooks for autoincrement decisions
+    is_integer = False
+    is_serial = False
+
+
+class Integer(ColumnType):
+    python_type = int
+    is_integer = True
+    _pg = "INTEGER"
+
+    def validate_set(self, value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return self._pg if dialect == POSTGRESQL else "INTEGER"
+
+
+class SmallInt(Integer):
+    _pg = "SMALLINT"
+
+
+class BigInt(Integer):
+    _pg = "BIGINT"
+
+
+class Serial(Integer):
+    """An auto-incrementing integer (``SERIAL``; ``INTEGER PRIMARY KEY`` on SQLite)."""
+
+    is_serial = True
+    _pg = "SERIAL"
+
+
+class SmallSerial(Serial):
+    _pg = "SMALLSERIAL"
+
+
+class BigSerial(Serial):
+    _pg = "BIGSERIAL"
+
+
+class Real(ColumnType):
+    """A double-precision float (``DOUBLE PRECISION`` on PostgreSQL, ``REAL`` on SQLite)."""
+
+    python_type = (float, int)
+
+    def validate_set(self, value: Any) -> bool:
+        return isinstance(value, (float, int)) and not isinstance(value, bool)
+
+    def on_set(self, value: Any) -> Any:
+        return float(value)
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return "DOUBLE PRECISION" if dialect == POSTGRESQL else "REAL"
+
+
+class Numeric(ColumnType):
+    """Exact decimal (``NUMERIC(p, s)``). On SQLite the value is kept as ``NUMERIC`` affinity,
+    which holds 15 significant digits; results are quantized back to the column's scale."""
+
+    python_type = (decimal.Decimal, int, float)
+
+    def __init__(self, precision: int | None = None, scale: int | None = None,
+                 asdecimal: bool = True) -> None:
+        super().__init__()
+        self.precision = precision
+        self.scale = scale
+        self.asdecimal = asdecimal
+
+    def validate_set(self, value: Any) -> bool:
+        return isinstance(value, (decimal.Decimal, int, float)) and not isinstance(value, bool)
+
+    def on_set(self, value: Any) -> Any:
+        if self.asdecimal and not isinstance(value, decimal.Decimal):
+            return decimal.Decimal(str(value))
+        return value
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        if self.precision is None:
+            return "NUMERIC"
+        if self.scale is None:
+            return f"NUMERIC({int(self.precision)})"
+        return f"NUMERIC({int(self.precision)}, {int(self.scale)})"
+
+    def _bind(self, dialect: str) -> Processor:
+        if dialect == SQLITE:
+            return str
+        if dialect == POSTGRESQL:
+            return lambda v: v if isinstance(v, decimal.Decimal) else decimal.Decimal(str(v))
+        return None
+
+    def _result(self, dialect: str) -> Processor:
+        if not self.asdecimal:
+            return float
+        if dialect == SQLITE:
+            if self.scale is not None:
+                q = decimal.Decimal(1).scaleb(-int(self.scale))
+                return lambda v: decimal.Decimal(str(v)).quantize(q)
+            return lambda v: decimal.Decimal(str(v))
+        return None
+
+
+class String(ColumnType):
+    python_type = str
+
+    def __init__(self, size: int = -1) -> None:
+        super().__init__()
+        self.size = size
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        if self.size is None or self.size < 0:
+            return "VARCHAR"
+        return f"VARCHAR({int(self.size)})"
+
+    def __repr__(self) -> str:
+        return f"String({self.size})"
+
+
+class Text(ColumnType):
+    python_type = str
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return "TEXT"
+
+
+class Boolean(ColumnType):
+    python_type = bool
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return "BOOLEAN"
+
+    def _bind(self, dialect: str) -> Processor:
+        return int if dialect == SQLITE else None
+
+    def _result(self, dialect: str) -> Processor:
+        return bool if dialect == SQLITE else None
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat()
+
+
+class Timestamp(ColumnType):
+    """A date and time. ``timezone=True`` stores an aware datetime (``TIMESTAMPTZ``); on SQLite
+    the value is ISO 8601 text with its offset, which sorts correctly for one offset."""
+
+    python_type = datetime.datetime
+
+    def __init__(self, timezone: bool = False) -> None:
+        super().__init__()
+        self.timezone = timezone
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        if dialect == POSTGRESQL:
+            return "TIMESTAMP WITH TIME ZONE" if self.timezone else "TIMESTAMP"
+        return "TIMESTAMP"
+
+    def _bind(self, dialect: str) -> Processor:
+        return _iso if dialect == SQLITE else None
+
+    def _result(self, dialect: str) -> Processor:
+        return datetime.datetime.fromisoformat if dialect == SQLITE else None
+
+
+class Date(ColumnType):
+    python_type = datetime.date
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return "DATE"
+
+    def _bind(self, dialect: str) -> Processor:
+        return _iso if dialect == SQLITE else None
+
+    def _result(self, dialect: str) -> Processor:
+        return datetime.date.fromisoformat if dialect == SQLITE else None
+
+
+class Time(ColumnType):
+    python_type = datetime.time
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return "TIME"
+
+    def _bind(self, dialect: str) -> Processor:
+        return _iso if dialect == SQLITE else None
+
+    def _result(self, dialect: str) -> Processor:
+        return datetime.time.fromisoformat if dialect == SQLITE else None
+
+
+class Interval(ColumnType):
+    """A ``timedelta``; on SQLite stored as integer microseconds (exact)."""
+
+    python_type = datetime.timedelta
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return "INTERVAL" if dialect == POSTGRESQL else "INTEGER"
+
+    def _bind(self, dialect: str) -> Processor:
+        if dialect == SQLITE:
+            return lambda v: (v.days * 86400 + v.seconds) * 1_000_000 + v.microseconds
+        return None
+
+    def _result(self, dialect: str) -> Processor:
+        if dialect == SQLITE:
+            return lambda v: datetime.timedelta(microseconds=v)
+        return None
+
+
+class Bytea(ColumnType):
+    python_type = (bytes, bytearray, memoryview)
+
+    def on_set(self, value: Any) -> Any:
+        return bytes(value)
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return "BYTEA" if dialect == POSTGRESQL else "BLOB"
+
+
+Binary = Bytea
+
+
+class UUID(ColumnType):
+    python_type = _uuid.UUID
+
+    def on_set(self, value: Any) -> Any:
+        return value
+
+    def validate_set(self, value: Any) -> bool:
+        return isinstance(value, _uuid.UUID)
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return "UUID" if dialect == POSTGRESQL else "CHAR(36)"
+
+    def _bind(self, dialect: str) -> Processor:
+        return str if dialect == SQLITE else None
+
+    def _result(self, dialect: str) -> Processor:
+        if dialect == SQLITE:
+            return _uuid.UUID
+        # asyncpg returns its own UUID class; hand the user the standard one
+        return lambda v: _uuid.UUID(bytes=v.bytes)
+
+
+class JSON(ColumnType):
+    """Any JSON-serialisable value (``JSONB`` on PostgreSQL, text on SQLite)."""
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        return "JSONB" if dialect == POSTGRESQL else "TEXT"
+
+    def _bind(self, dialect: str) -> Processor:
+        return _json.dumps
+
+    def _result(self, dialect: str) -> Processor:
+        return _json.loads
+
+
+class Enum(ColumnType):
+    """A Python :class:`enum.Enum`, stored by member name as text."""
+
+    def __init__(self, enum_type: type[_enum.Enum]) -> None:
+        super().__init__()
+        if not (isinstance(enum_type, type) and issubclass(enum_type, _enum.Enum)):
+            raise SchemaError(f"Enum needs an enum.Enum subclass, not {enum_type!r}")
+        self.enum_type = enum_type
+        self.python_type = enum_type
+
+    def on_set(self, value: Any) -> Any:
+        return value
+
+    def validate_set(self, value: Any) -> bool:
+        return isinstance(value, self.enum_type)
+
+    def sql(self, dialect: str = POSTGRESQL) -> str:
+        longest = max((len(m) for m in self.enum_type.__members__), default=1)
+        return f"VARCHAR({longest})"
+
+    def _bind(self, dialect: str) -> Processor:
+        etype = self.enum_type
+
+        def bind(v: Any) -> str:
+            if isinstance(v, etype):
+                return v.name
+            return etype[v].name
+
+        return bind
+
+    def _result(self, dialect: str) -> Processor:
+        return self.enum_type.__getitem__
+
+    def __repr__(self) -> str:
+        return f"Enum({self.enum_type.__name__})"
