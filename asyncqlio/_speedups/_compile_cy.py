@@ -4,6 +4,8 @@ Every value becomes a bound parameter (``$n`` for asyncpg, ``?`` for sqlite) and
 identifier is double-quoted with embedded quotes doubled; nothing the user passes is ever
 pasted into SQL text.
 """
+from decimal import Decimal
+
 try:
     import cython
 except ModuleNotFoundError:  # running uncompiled without Cython installed
@@ -37,12 +39,94 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def escape_like(value: str) -> str:
+    """Make a literal string match itself in a LIKE pattern (``\\`` is the escape)."""
+    if not isinstance(value, str):
+        raise TypeError(f"a LIKE pattern must be a string, not {type(value).__name__}")
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@cython.cfunc
+def _values(values, name: str) -> list:
+    """The values of ``IN``; a string is refused (it would be taken letter by letter)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name}() takes a list, tuple or set of values")
+    return list(values)
+
+
 @cython.cclass
 class Node:
-    """An SQL expression. ``&``, ``|`` and ``~`` combine conditions."""
+    """An SQL expression: columns and everything built from them.
+
+    Comparisons and arithmetic build new expressions (``== None`` is ``IS NULL``); ``&``,
+    ``|`` and ``~`` combine conditions.
+    """
 
     kind = cython.declare(cython.int, visibility="public")
+    #: the column type values beside this expression are bound with (None: as given)
+    type = cython.declare(object, visibility="public")
 
+    def __hash__(self):
+        return object.__hash__(self)
+
+    # --- comparisons
+    def __eq__(self, other):
+        if other is None:
+            return NullExpr(self)
+        return BinaryExpr("=", self, _operand(self, other))
+
+    def __ne__(self, other):
+        if other is None:
+            return NullExpr(self, True)
+        return BinaryExpr("<>", self, _operand(self, other))
+
+    def __lt__(self, other):
+        return BinaryExpr("<", self, _operand(self, other))
+
+    def __le__(self, other):
+        return BinaryExpr("<=", self, _operand(self, other))
+
+    def __gt__(self, other):
+        return BinaryExpr(">", self, _operand(self, other))
+
+    def __ge__(self, other):
+        return BinaryExpr(">=", self, _operand(self, other))
+
+    # --- arithmetic
+    def __add__(self, other):
+        return _arith("+", self, _operand(self, other))
+
+    def __radd__(self, other):
+        return _arith("+", _operand(self, other), self)
+
+    def __sub__(self, other):
+        return _arith("-", self, _operand(self, other))
+
+    def __rsub__(self, other):
+        return _arith("-", _operand(self, other), self)
+
+    def __mul__(self, other):
+        return _arith("*", self, _operand(self, other))
+
+    def __rmul__(self, other):
+        return _arith("*", _operand(self, other), self)
+
+    def __truediv__(self, other):
+        return _arith("/", self, _operand(self, other))
+
+    def __rtruediv__(self, other):
+        return _arith("/", _operand(self, other), self)
+
+    def __mod__(self, other):
+        return _arith("%", self, _operand(self, other))
+
+    def __rmod__(self, other):
+        return _arith("%", _operand(self, other), self)
+
+    def concat(self, other):
+        return _arith("||", self, _operand(self, other))
+
+    # --- conditions
     def __and__(self, other):
         return BoolExpr("AND", [self, other])
 
@@ -58,15 +142,80 @@ class Node:
     def __invert__(self):
         return NotExpr(self)
 
+    def in_(self, values):
+        """``IN``; an empty list matches no row."""
+        return InExpr(self, _values(values, "in_"))
+
+    def not_in(self, values):
+        """``NOT IN``; an empty list matches every row."""
+        return InExpr(self, _values(values, "not_in"), True)
+
+    def like(self, pattern):
+        """``LIKE``, case-sensitive on every backend; ``\\`` escapes ``%`` and ``_``."""
+        return LikeExpr(self, Param(pattern))
+
+    def not_like(self, pattern):
+        return LikeExpr(self, Param(pattern), False, True)
+
+    def ilike(self, pattern):
+        """Case-insensitive ``LIKE`` (``lower() LIKE lower()`` where there is no ILIKE)."""
+        return LikeExpr(self, Param(pattern), True)
+
+    def startswith(self, prefix):
+        return LikeExpr(self, Param(escape_like(prefix) + "%"))
+
+    def endswith(self, suffix):
+        return LikeExpr(self, Param("%" + escape_like(suffix)))
+
+    def contains(self, part):
+        return LikeExpr(self, Param("%" + escape_like(part) + "%"))
+
+    def between(self, low, high):
+        return BetweenExpr(self, _operand(self, low), _operand(self, high))
+
+    def is_(self, other):
+        if other is not None:
+            raise TypeError("is_() compares with None; use == for values")
+        return NullExpr(self)
+
+    def is_not(self, other):
+        if other is not None:
+            raise TypeError("is_not() compares with None; use != for values")
+        return NullExpr(self, True)
+
+    def isnot(self, other):
+        return self.is_not(other)
+
+    # --- ordering
+    def asc(self):
+        return OrderExpr(self, False)
+
+    def desc(self):
+        return OrderExpr(self, True)
+
+
+@cython.cfunc
+def _operand(node: Node, other) -> object:
+    """A plain value beside an expression is bound as a parameter of that expression's type,
+    so it is converted the way the column's own values are."""
+    if isinstance(other, Node):
+        return other
+    return Param(other, node.type)
+
+
+@cython.cfunc
+def _arith(op: str, left: Node, right: Node) -> object:
+    """Arithmetic keeps its column's type, so values compared with the result bind alike."""
+    return BinaryExpr(op, left, right, left.type if left.type is not None else right.type)
+
 
 @cython.cclass
 class ColumnNode(Node):
-    """A column reference; :class:`asyncqlio.orm.schema.Column` adds the operators."""
+    """A column reference; :class:`asyncqlio.orm.schema.Column` adds the schema."""
 
     name = cython.declare(object, visibility="public")
     table_name = cython.declare(object, visibility="public")
     sql = cython.declare(object, visibility="public")
-    type = cython.declare(object, visibility="public")
 
     def __init__(self, name, type):
         self.kind = K_COLUMN
@@ -81,7 +230,6 @@ class Param(Node):
     """A bound value, converted by ``type`` for the dialect when the type needs it."""
 
     value = cython.declare(object, visibility="public")
-    type = cython.declare(object, visibility="public")
 
     def __init__(self, value, type=None):
         self.kind = K_PARAM
@@ -98,11 +246,12 @@ class BinaryExpr(Node):
     left = cython.declare(object, visibility="public")
     right = cython.declare(object, visibility="public")
 
-    def __init__(self, op: str, left, right):
+    def __init__(self, op: str, left, right, type=None):
         self.kind = K_BINARY
         self.op = op
         self.left = left
         self.right = right
+        self.type = type
 
     def __bool__(self):
         # lets `column in [columns]` and `col_a == col_a` work by identity, as in SQLAlchemy
@@ -185,21 +334,19 @@ class NullExpr(Node):
 
 @cython.cclass
 class LikeExpr(Node):
-    """``LIKE``/``ILIKE``; ``escape`` adds ``ESCAPE '\\'`` for patterns built by
-    ``startswith``/``contains``/``endswith``. ILIKE is ``lower() LIKE lower()`` on SQLite."""
+    """``LIKE``/``ILIKE`` with ``\\`` as the escape character on every backend (PostgreSQL's
+    default, ``ESCAPE '\\'`` on SQLite). ILIKE is ``lower() LIKE lower()`` on SQLite."""
 
     left = cython.declare(object, visibility="public")
     pattern = cython.declare(object, visibility="public")
     insensitive = cython.declare(cython.bint, visibility="public")
-    escape = cython.declare(cython.bint, visibility="public")
     negate = cython.declare(cython.bint, visibility="public")
 
-    def __init__(self, left, pattern, insensitive=False, escape=False, negate=False):
+    def __init__(self, left, pattern, insensitive=False, negate=False):
         self.kind = K_LIKE
         self.left = left
         self.pattern = pattern
         self.insensitive = insensitive
-        self.escape = escape
         self.negate = negate
 
 
@@ -220,7 +367,6 @@ class FuncExpr(Node):
 
     name = cython.declare(str, visibility="public")
     args = cython.declare(tuple, visibility="public")
-    type = cython.declare(object, visibility="public")
 
     def __init__(self, name: str, args, type=None):
         if not name.replace("_", "a").isalnum() or not name.isascii() or name[0].isdigit():
@@ -257,14 +403,21 @@ class Compiler:
         return "".join(self.parts), self.params
 
     @cython.ccall
-    def bind(self, value, type) -> str:
-        """Add one parameter (converted for the dialect) and return its placeholder."""
-        if type is not None and value is not None:
-            proc = type.bind_processor(self.dialect)
+    def bind(self, value, coltype) -> str:
+        """Add one parameter (converted for the dialect by ``coltype``) and return its
+        placeholder."""
+        if coltype is not None and value is not None:
+            proc = coltype.bind_processor(self.dialect)
             if proc is not None:
                 value = proc(value)
         self.params.append(value)
         if self.numeric:
+            # asyncpg would truncate a float or Decimal sent for an integer parameter
+            # (score >= 0.5 matching 0), so they keep their own type
+            if type(value) is float:
+                return "$" + str(len(self.params)) + "::float8"
+            if type(value) is Decimal:
+                return "$" + str(len(self.params)) + "::numeric"
             return "$" + str(len(self.params))
         return "?"
 
@@ -389,7 +542,7 @@ class Compiler:
         self.visit(node.pattern)
         if lower:
             parts.append(")")
-        if node.escape:
+        if self.dialect != "postgresql":
             parts.append(" ESCAPE '\\'")
         parts.append(")")
         return 0
@@ -463,6 +616,9 @@ def compile_insert(compiler: Compiler, table_sql: str, columns: list, rows: list
                     parts.append(compiler.bind(v, types[i]))
             parts.append(")")
     else:
+        if len(rows) != 1:
+            raise ValueError("INSERT ... DEFAULT VALUES writes one row; "
+                             f"got {len(rows)} rows with no column set")
         parts.append(" DEFAULT VALUES")
     if conflict_sql is not None:
         parts.append(conflict_sql)

@@ -80,10 +80,11 @@ class SelectQuery(Generic[T]):
         return self
 
     def order_by(self, *columns: Any) -> "SelectQuery[T]":
+        """Columns or expressions, ``.desc()`` for descending; never SQL text."""
         for c in columns:
             if isinstance(c, _compile.OrderExpr):
                 self.orders.append(c)
-            elif isinstance(c, Column):
+            elif isinstance(c, Node):
                 self.orders.append(c.asc())
             else:
                 raise ArgumentError(f"order_by() takes columns or col.asc()/col.desc(), not {c!r}")
@@ -124,19 +125,23 @@ class SelectQuery(Generic[T]):
                             self.session)
 
     async def first(self) -> T | None:
-        rows = await self._rows(limit=1)
+        rows = await self._rows(limit=1 if self._limit is None else min(self._limit, 1))
         return rows[0] if rows else None
 
     async def all(self) -> ResultGenerator[T]:
         return ResultGenerator(await self._rows())
 
     async def count(self) -> int:
+        """The number of rows the query would return (within its limit and offset)."""
         table = self._from()
         d = self.session.dialect
         compiler = _compile.Compiler(d.name, d.numeric)
+        window = self._limit is not None or self._offset is not None
         sql, params = _compile.compile_select(
-            compiler, "count(*)", table.__table__.quoted, _conjunction(self.conditions),
-            None, None, None, False)
+            compiler, "1" if window else "count(*)", table.__table__.quoted,
+            _conjunction(self.conditions), None, self._limit, self._offset, False)
+        if window:
+            sql = f'SELECT count(*) FROM ({sql}) AS "counted"'
         rows = await self.session._fetch(sql, params)
         return rows[0][0]
 
@@ -150,6 +155,14 @@ class SelectQuery(Generic[T]):
 async def _aiter_rows(query: SelectQuery) -> Any:
     for row in await query._rows():
         yield row
+
+
+def _columns(columns: tuple, what: str) -> tuple:
+    """Conflict targets and overwritten columns are rendered by name, so they must be columns."""
+    for c in columns:
+        if not isinstance(c, Column) or c.table is None:
+            raise ArgumentError(f"{what}() takes columns of a table, not {c!r}")
+    return columns
 
 
 class _OnConflict:
@@ -167,6 +180,7 @@ class _OnConflict:
             raise ArgumentError("on_conflict(...).update() needs the conflicting columns")
         if not columns:
             raise ArgumentError("update() needs the columns to overwrite")
+        _columns(columns, "update")
         sets = ", ".join(f"{_compile.quote(c.name)} = excluded.{_compile.quote(c.name)}"
                          for c in columns)
         self.query.conflict_sql = f" ON CONFLICT{self._target()} DO UPDATE SET {sets}"
@@ -198,7 +212,7 @@ class InsertQuery:
 
     def on_conflict(self, *columns: Column) -> _OnConflict:
         """``ON CONFLICT (columns)``, finished by ``.update(*cols)`` or ``.nothing()``."""
-        return _OnConflict(self, columns)
+        return _OnConflict(self, _columns(columns, "on_conflict"))
 
     def compile(self) -> tuple[str, list]:
         from asyncqlio.orm import persistence

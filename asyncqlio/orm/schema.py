@@ -6,7 +6,8 @@ class is a :class:`~asyncqlio._speedups._row_cy.ColumnAttr` descriptor that give
 """
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Iterator
+import hashlib
+from typing import Any, ClassVar, Iterator
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import SchemaError, UnboundError
@@ -14,25 +15,9 @@ from asyncqlio.orm import types as _types
 
 NO_VALUE = _row.NO_VALUE
 quote = _compile.quote
-Param = _compile.Param
-BinaryExpr = _compile.BinaryExpr
-Node = _compile.Node
 
 _NO_DEFAULT = object()
 _FK_ACTIONS = {"CASCADE", "RESTRICT", "NO ACTION", "SET NULL", "SET DEFAULT"}
-
-
-def _operand(column: "Column", other: Any) -> Any:
-    """A value beside a column becomes a parameter converted by that column's type."""
-    if isinstance(other, Node):
-        return other
-    return Param(other, column.type)
-
-
-def _escape_like(value: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"a LIKE pattern must be a string, not {type(value).__name__}")
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class ForeignKey:
@@ -71,7 +56,8 @@ class ForeignKey:
 
 
 class Column(_compile.ColumnNode):
-    """A column of a table; on the class it builds query expressions."""
+    """A column of a table; on the class it builds query expressions (the operators come
+    from :class:`~asyncqlio._speedups._compile_cy.Node`, compiled)."""
 
     def __init__(self, type: Any, *, primary_key: bool = False, nullable: bool | None = None,
                  default: Any = _NO_DEFAULT, server_default: str | None = None,
@@ -100,8 +86,6 @@ class Column(_compile.ColumnNode):
         """A free-standing named column (for DDL sessions and ``add_column``)."""
         return cls(type, name=name, **options)
 
-    __hash__ = object.__hash__
-
     @property
     def has_default(self) -> bool:
         return self.default is not _NO_DEFAULT
@@ -129,110 +113,6 @@ class Column(_compile.ColumnNode):
     def __repr__(self) -> str:
         owner = self.table_name or "?"
         return f"<Column {owner}.{self.name} {self.type!r}>"
-
-    # --- comparisons
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        if other is None:
-            return _compile.NullExpr(self)
-        return BinaryExpr("=", self, _operand(self, other))
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        if other is None:
-            return _compile.NullExpr(self, True)
-        return BinaryExpr("<>", self, _operand(self, other))
-
-    def __lt__(self, other: Any) -> Any:
-        return BinaryExpr("<", self, _operand(self, other))
-
-    def __le__(self, other: Any) -> Any:
-        return BinaryExpr("<=", self, _operand(self, other))
-
-    def __gt__(self, other: Any) -> Any:
-        return BinaryExpr(">", self, _operand(self, other))
-
-    def __ge__(self, other: Any) -> Any:
-        return BinaryExpr(">=", self, _operand(self, other))
-
-    # --- arithmetic
-    def __add__(self, other: Any) -> Any:
-        return BinaryExpr("+", self, _operand(self, other))
-
-    def __radd__(self, other: Any) -> Any:
-        return BinaryExpr("+", _operand(self, other), self)
-
-    def __sub__(self, other: Any) -> Any:
-        return BinaryExpr("-", self, _operand(self, other))
-
-    def __rsub__(self, other: Any) -> Any:
-        return BinaryExpr("-", _operand(self, other), self)
-
-    def __mul__(self, other: Any) -> Any:
-        return BinaryExpr("*", self, _operand(self, other))
-
-    def __rmul__(self, other: Any) -> Any:
-        return BinaryExpr("*", _operand(self, other), self)
-
-    def __truediv__(self, other: Any) -> Any:
-        return BinaryExpr("/", self, _operand(self, other))
-
-    def __rtruediv__(self, other: Any) -> Any:
-        return BinaryExpr("/", _operand(self, other), self)
-
-    def __mod__(self, other: Any) -> Any:
-        return BinaryExpr("%", self, _operand(self, other))
-
-    def concat(self, other: Any) -> Any:
-        return BinaryExpr("||", self, _operand(self, other))
-
-    # --- named operators
-    def in_(self, values: Any) -> Any:
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            raise TypeError("in_() takes a list, tuple or set of values")
-        return _compile.InExpr(self, list(values))
-
-    def not_in(self, values: Any) -> Any:
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            raise TypeError("not_in() takes a list, tuple or set of values")
-        return _compile.InExpr(self, list(values), True)
-
-    def like(self, pattern: str) -> Any:
-        return _compile.LikeExpr(self, Param(pattern))
-
-    def not_like(self, pattern: str) -> Any:
-        return _compile.LikeExpr(self, Param(pattern), negate=True)
-
-    def ilike(self, pattern: str) -> Any:
-        return _compile.LikeExpr(self, Param(pattern), True)
-
-    def startswith(self, prefix: str) -> Any:
-        return _compile.LikeExpr(self, Param(_escape_like(prefix) + "%"), escape=True)
-
-    def endswith(self, suffix: str) -> Any:
-        return _compile.LikeExpr(self, Param("%" + _escape_like(suffix)), escape=True)
-
-    def contains(self, part: str) -> Any:
-        return _compile.LikeExpr(self, Param("%" + _escape_like(part) + "%"), escape=True)
-
-    def between(self, low: Any, high: Any) -> Any:
-        return _compile.BetweenExpr(self, _operand(self, low), _operand(self, high))
-
-    def is_(self, other: Any) -> Any:
-        if other is not None:
-            raise TypeError("is_() compares with None; use == for values")
-        return _compile.NullExpr(self)
-
-    def is_not(self, other: Any) -> Any:
-        if other is not None:
-            raise TypeError("is_not() compares with None; use != for values")
-        return _compile.NullExpr(self, True)
-
-    isnot = is_not
-
-    def asc(self) -> Any:
-        return _compile.OrderExpr(self, False)
-
-    def desc(self) -> Any:
-        return _compile.OrderExpr(self, True)
 
 
 class Index:
@@ -279,7 +159,7 @@ class TableInfo:
     """Everything derived once from a model class's definition."""
 
     __slots__ = ("name", "quoted", "columns", "attrs", "primary_key", "pk_indexes",
-                 "indexes", "select_sql", "returning_sql", "loaders", "by_name")
+                 "indexes", "select_sql", "returning_sql", "loaders", "by_name", "defaults")
 
     def __init__(self, name: str, columns: list[Column], attrs: dict[str, Any],
                  indexes: list[Index]) -> None:
@@ -290,6 +170,9 @@ class TableInfo:
         self.by_name = {c.name: c for c in columns}
         self.primary_key = tuple(c for c in columns if c.primary_key)
         self.pk_indexes = tuple(i for i, c in enumerate(columns) if c.primary_key)
+        #: (index, attribute name, column, assignment check) of the columns with a default
+        self.defaults = tuple((i, c.attr_name, c, attrs[c.attr_name].on_set)
+                              for i, c in enumerate(columns) if c.has_default)
         self.indexes = indexes
         self.select_sql = ", ".join(c.sql for c in columns)
         self.returning_sql = ", ".join(quote(c.name) for c in columns)
@@ -306,8 +189,17 @@ class TableInfo:
             return procs
 
 
+class _PrimaryKey:
+    """``Table.primary_key``: the key columns, in table order."""
+
+    def __get__(self, obj: Any, owner: type) -> tuple:
+        return owner.__table__.primary_key
+
+
 class TableBase(_row.RowBase):
     """Base of the classes returned by :func:`table_base`."""
+
+    primary_key = _PrimaryKey()
 
     metadata: ClassVar[Metadata]
     __table__: ClassVar[TableInfo]
@@ -330,11 +222,15 @@ class TableBase(_row.RowBase):
             if table_name is not None:
                 raise SchemaError(f"table {table_name!r} has no columns")
             return  # an abstract base or mixin
-        name = table_name or cls.__name__.lower()
-        quoted = quote(name)
+        name = cls.__name__.lower() if table_name is None else table_name
+        quoted = _identifier(name, "table")
         attrs = {}
+        seen: set[str] = set()
         for i, column in enumerate(columns):
-            quote(column.name)  # validates
+            _identifier(column.name, "column")
+            if column.name in seen:
+                raise SchemaError(f"table {name!r} has two columns named {column.name!r}")
+            seen.add(column.name)
             column.table = cls
             column.table_name = name
             column.sql = quoted + "." + quote(column.name)
@@ -347,7 +243,7 @@ class TableBase(_row.RowBase):
                 if c.table is not cls:
                     raise SchemaError(f"index column {c!r} is not a column of {name}")
             if index.name is None:
-                index.name = "ix_" + name + "_" + "_".join(c.name for c in index.columns)
+                index.name = _index_name(name, index.columns)
         for c in columns:
             if c.index:
                 indexes.append(_column_index(cls, name, c))
@@ -361,9 +257,11 @@ class TableBase(_row.RowBase):
     def __init__(self, **values: Any) -> None:
         info = type(self).__table__
         stored = [NO_VALUE] * len(info.columns)
-        for i, column in enumerate(info.columns):
-            if column.has_default:
-                stored[i] = column.make_default()
+        for i, attr, column, check in info.defaults:
+            if attr not in values:
+                # a default is checked and converted like an assigned value
+                value = column.make_default()
+                stored[i] = value if check is None else check(value)
         self._values = stored
         self._state = _row.TRANSIENT
         attrs = info.attrs
@@ -450,8 +348,27 @@ class TableBase(_row.RowBase):
         return hash((type(self), pk))
 
 
+def _identifier(name: Any, what: str) -> str:
+    """``name`` quoted, or a SchemaError saying why it cannot be an identifier."""
+    try:
+        return quote(name)
+    except ValueError as e:
+        raise SchemaError(f"invalid {what} name: {e}") from None
+
+
+def _index_name(table_name: str, columns: tuple[Column, ...]) -> str:
+    """``ix_<table>_<columns>``. PostgreSQL cuts names at 63 bytes, and two indexes cut alike
+    would collide (the second silently skipped by IF NOT EXISTS), so a long name ends with a
+    hash of the whole name instead."""
+    name = "ix_" + table_name + "_" + "_".join(c.name for c in columns)
+    raw = name.encode()
+    if len(raw) <= 63:
+        return name
+    return raw[:52].decode(errors="ignore") + "_" + hashlib.sha1(raw).hexdigest()[:10]
+
+
 def _column_index(table: type, name: str, column: Column) -> Index:
-    index = Index(column, name=f"ix_{name}_{column.name}")
+    index = Index(column, name=_index_name(name, (column,)))
     index.table = table
     return index
 

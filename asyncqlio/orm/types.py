@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum as _enum
+import inspect
 import json as _json
 import uuid as _uuid
 from typing import Any, Callable
@@ -27,8 +28,9 @@ class ColumnType:
     """Base of every column type. Subclass it for custom types.
 
     Override ``sql(dialect)`` for the DDL, ``validate_set(value)`` to reject bad values on
-    attribute assignment, ``on_set(value)`` to coerce them, ``on_get``/``bind`` to convert
-    between the database value and the Python value.
+    attribute assignment, ``on_set(value)`` to coerce them, ``bind(value)`` to turn a Python
+    value into what the driver stores and ``on_get(value)`` to turn a stored value back (run
+    once when a row is loaded, never on attribute access).
     """
 
     #: Python type(s) accepted on assignment, or None for anything
@@ -48,6 +50,13 @@ class ColumnType:
     def sql(self, dialect: str = POSTGRESQL) -> str:
         raise NotImplementedError(f"{type(self).__name__}.sql() must be defined")
 
+    def ddl(self, dialect: str) -> str:
+        """The type in DDL; also accepts custom types whose ``sql()`` takes no dialect (the
+        original asyncqlio signature)."""
+        if inspect.signature(self.sql).parameters:
+            return self.sql(dialect)
+        return self.sql()
+
     # --- assignment
     def validate_set(self, value: Any) -> bool:
         return self.python_type is None or isinstance(value, self.python_type)
@@ -65,17 +74,23 @@ class ColumnType:
             if value is None:
                 return None
             if not self.validate_set(value):
-                raise TypeError(f"{type(self).__name__} column cannot hold {value!r}")
+                raise TypeError(f"a {self!r} column cannot hold {value!r}")
             return self.on_set(value)
 
         return check
 
     # --- conversion (dialect-specific; None means the driver value is already right)
+    def bind(self, value: Any) -> Any:
+        return value
+
+    def on_get(self, value: Any) -> Any:
+        return value
+
     def _bind(self, dialect: str) -> Processor:
-        return None
+        return None if type(self).bind is ColumnType.bind else self.bind
 
     def _result(self, dialect: str) -> Processor:
-        return None
+        return None if type(self).on_get is ColumnType.on_get else self.on_get
 
     def bind_processor(self, dialect: str) -> Processor:
         key = ("b", dialect)
@@ -136,6 +151,12 @@ class BigSerial(Serial):
     _pg = "BIGSERIAL"
 
 
+def _sqlite_real(value: Any) -> Any:
+    # SQLite turns a NaN into NULL; as text it stays NaN, equal to itself and sorting last,
+    # as on PostgreSQL
+    return value if value == value else "NaN"
+
+
 class Real(ColumnType):
     """A double-precision float (``DOUBLE PRECISION`` on PostgreSQL, ``REAL`` on SQLite)."""
 
@@ -149,6 +170,13 @@ class Real(ColumnType):
 
     def sql(self, dialect: str = POSTGRESQL) -> str:
         return "DOUBLE PRECISION" if dialect == POSTGRESQL else "REAL"
+
+    def _bind(self, dialect: str) -> Processor:
+        return _sqlite_real if dialect == SQLITE else None
+
+    def _result(self, dialect: str) -> Processor:
+        # SQLite keeps whole REALs as integers and RETURNING hands them out that way
+        return float if dialect == SQLITE else None
 
 
 class Numeric(ColumnType):
@@ -168,7 +196,9 @@ class Numeric(ColumnType):
         return isinstance(value, (decimal.Decimal, int, float)) and not isinstance(value, bool)
 
     def on_set(self, value: Any) -> Any:
-        if self.asdecimal and not isinstance(value, decimal.Decimal):
+        if not self.asdecimal:
+            return float(value)
+        if not isinstance(value, decimal.Decimal):
             return decimal.Decimal(str(value))
         return value
 
@@ -237,9 +267,27 @@ def _iso(value: Any) -> str:
     return value.isoformat()
 
 
+def _sqlite_datetime(value: datetime.datetime) -> str:
+    return value.isoformat(" ")
+
+
+def _sqlite_utc(value: datetime.datetime) -> str:
+    return value.astimezone(datetime.timezone.utc).replace(tzinfo=None).isoformat(" ")
+
+
+def _from_sqlite_utc(value: str) -> datetime.datetime:
+    dt = datetime.datetime.fromisoformat(value)
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=datetime.timezone.utc)
+    return dt.astimezone(datetime.timezone.utc)
+
+
 class Timestamp(ColumnType):
-    """A date and time. ``timezone=True`` stores an aware datetime (``TIMESTAMPTZ``); on SQLite
-    the value is ISO 8601 text with its offset, which sorts correctly for one offset."""
+    """A date and time. ``timezone=True`` holds aware datetimes (``TIMESTAMPTZ``, read back in
+    UTC), otherwise naive ones; the other kind is refused on assignment, since PostgreSQL would
+    reject or reinterpret it. On SQLite the value is text in SQLite's own format
+    (``YYYY-MM-DD HH:MM:SS[.ffffff]``, as ``CURRENT_TIMESTAMP`` writes it), aware values in UTC
+    without an offset, so that text order is time order and SQLite's date functions apply."""
 
     python_type = datetime.datetime
 
@@ -247,20 +295,35 @@ class Timestamp(ColumnType):
         super().__init__()
         self.timezone = timezone
 
+    def validate_set(self, value: Any) -> bool:
+        return isinstance(value, datetime.datetime) and \
+            (value.utcoffset() is not None) == self.timezone
+
     def sql(self, dialect: str = POSTGRESQL) -> str:
         if dialect == POSTGRESQL:
             return "TIMESTAMP WITH TIME ZONE" if self.timezone else "TIMESTAMP"
         return "TIMESTAMP"
 
     def _bind(self, dialect: str) -> Processor:
-        return _iso if dialect == SQLITE else None
+        if dialect != SQLITE:
+            return None
+        return _sqlite_utc if self.timezone else _sqlite_datetime
 
     def _result(self, dialect: str) -> Processor:
-        return datetime.datetime.fromisoformat if dialect == SQLITE else None
+        if dialect != SQLITE:
+            return None
+        return _from_sqlite_utc if self.timezone else datetime.datetime.fromisoformat
+
+    def __repr__(self) -> str:
+        return f"Timestamp(timezone={self.timezone})"
 
 
 class Date(ColumnType):
     python_type = datetime.date
+
+    def validate_set(self, value: Any) -> bool:
+        # a datetime is a date too, but would not read back as one
+        return isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
 
     def sql(self, dialect: str = POSTGRESQL) -> str:
         return "DATE"
@@ -273,7 +336,13 @@ class Date(ColumnType):
 
 
 class Time(ColumnType):
+    """A time of day without time zone; an aware time is refused (PostgreSQL would drop its
+    offset)."""
+
     python_type = datetime.time
+
+    def validate_set(self, value: Any) -> bool:
+        return isinstance(value, datetime.time) and value.utcoffset() is None
 
     def sql(self, dialect: str = POSTGRESQL) -> str:
         return "TIME"
@@ -317,6 +386,10 @@ class Bytea(ColumnType):
 Binary = Bytea
 
 
+def _uuid_text(value: Any) -> str:
+    return str(value if type(value) is _uuid.UUID else _uuid.UUID(str(value)))
+
+
 class UUID(ColumnType):
     python_type = _uuid.UUID
 
@@ -330,7 +403,8 @@ class UUID(ColumnType):
         return "UUID" if dialect == POSTGRESQL else "CHAR(36)"
 
     def _bind(self, dialect: str) -> Processor:
-        return str if dialect == SQLITE else None
+        # text in one canonical form, so a filter by "ABCD..." or a UUID object finds the row
+        return _uuid_text if dialect == SQLITE else None
 
     def _result(self, dialect: str) -> Processor:
         if dialect == SQLITE:
