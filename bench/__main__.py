@@ -1,0 +1,4 @@
+"""``python -m bench``: the comparison runner."""
+from bench.compare import main
+
+raise SystemExit(main())
