@@ -38,10 +38,11 @@ class URL:
                 pw = "***" if hide_password else urllib.parse.quote(self.password, safe="")
                 auth += ":" + pw
             auth += "@"
-        netloc = auth + (self.host or "")
+        netloc = auth + self._host
         if self.port is not None:
             netloc += f":{self.port}"
-        out = f"{self.scheme}://{netloc}/{self.database or ''}"
+        database = urllib.parse.quote(self.database or "", safe="/:")
+        out = f"{self.scheme}://{netloc}/{database}"
         if self.options:
             out += "?" + urllib.parse.urlencode(self.options)
         return out
@@ -51,7 +52,13 @@ class URL:
         """``host:port`` (or the file, for SQLite), for error messages."""
         if self.backend == "aiosqlite":
             return self.database or ":memory:"
-        return f"{self.host or 'localhost'}:{self.port or 5432}"
+        return f"{self._host or 'localhost'}:{self.port or 5432}"
+
+    @property
+    def _host(self) -> str:
+        """The host as a URL writes it: an IPv6 address in brackets."""
+        host = self.host or ""
+        return f"[{host}]" if ":" in host else host
 
     def __str__(self) -> str:
         return self.render()
@@ -83,7 +90,7 @@ def parse_dsn(dsn: str | URL) -> URL:
     parts = urllib.parse.urlsplit(dsn)
     try:
         port = parts.port
-    except ValueError as e:
+    except ValueError:
         raise InvalidDSN(f"bad port in DSN for host {parts.hostname!r}") from None
     unq = urllib.parse.unquote
     return URL(

@@ -220,8 +220,6 @@ async def test_integer_primary_key_autoincrements(db):
         assert len(ids) == 6 and ids[:4] == [1, 2, 3, 4]
 
 
-@pytest.mark.xfail(strict=True, reason="several rows with no column set become one INSERT ... "
-                   "DEFAULT VALUES (persistence.insert_statements/_compile_cy.compile_insert)")
 async def test_insert_rows_with_only_generated_columns(db):
     await _setup(db, Counter)
     async with db.get_session() as sess:

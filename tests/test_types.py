@@ -326,11 +326,8 @@ async def test_text_nul_character(db, backend):
             assert await sess.select(Typed) == []
 
 
-async def test_text_unencodable(db, backend, request):
+async def test_text_unencodable(db):
     """A lone surrogate cannot be encoded for either database: a clean DataError."""
-    if backend == "sqlite":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="aiosqlite backend lets UnicodeEncodeError escape unwrapped"))
     await _setup(db)
     with pytest.raises(exc.DataError):
         async with db.get_session() as sess:
@@ -572,11 +569,7 @@ async def test_uuid_primary_key(db):
         assert [(t.id, t.note) for t in await sess.select(Token)] == [(a.id, "a2")]
 
 
-async def test_upsert_loads_inserted_rows_with_converted_key(db, backend, request):
-    if backend == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "persistence.insert matches RETURNING rows to rows by the raw driver key (a str "
-            "on SQLite) against the Python key (a uuid.UUID)")))
+async def test_upsert_loads_inserted_rows_with_converted_key(db):
     db.bind_tables(Table)
     await Token.create()
     async with db.get_session() as sess:

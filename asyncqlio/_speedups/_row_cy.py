@@ -54,16 +54,21 @@ class ColumnAttr:
     """The class attribute for one column: reads the row's value, records writes.
 
     On the class it gives the :class:`~asyncqlio.orm.schema.Column` (for building queries).
+    ``on_set`` checks and converts an assigned value; it is skipped for values whose type is
+    exactly ``fast_type`` (the column type's own Python type), so the usual assignment costs
+    a type comparison and a list store.
     """
 
     index = cython.declare(cython.Py_ssize_t, visibility="public")
     column = cython.declare(object, visibility="public")
     on_set = cython.declare(object, visibility="public")
+    fast_type = cython.declare(object, visibility="public")
 
-    def __init__(self, column, index: cython.Py_ssize_t, on_set=None):
+    def __init__(self, column, index: cython.Py_ssize_t, on_set=None, fast_type=None):
         self.column = column
         self.index = index
         self.on_set = on_set
+        self.fast_type = fast_type
 
     def __get__(self, obj, owner):
         if obj is None:
@@ -76,8 +81,7 @@ class ColumnAttr:
 
     def __set__(self, obj, value):
         row: RowBase = cython.cast(RowBase, obj)
-        if self.on_set is not None:
-            value = self.on_set(value)
+        value = _checked(self, value)
         values = row._values
         if type(values) is not list:
             values = list(values)
@@ -94,7 +98,42 @@ class ColumnAttr:
 
 
 @cython.cfunc
-def _loaded(record, loaders: tuple) -> object:
+@cython.inline
+def _checked(attr: ColumnAttr, value) -> object:
+    if attr.on_set is None or value is None or type(value) is attr.fast_type:
+        return value
+    return attr.on_set(value)
+
+
+@cython.ccall
+def init_row(obj, ncolumns: cython.Py_ssize_t, defaults: tuple, attrs: dict, kwargs: dict):
+    """A new (transient) row from constructor keywords; ``defaults`` is
+    ``((attribute name, ColumnAttr, value, is_callable), ...)``, used for the columns not given.
+
+    Every given column is recorded in the history (old value: the default or NO_VALUE), so a
+    merge knows which columns the user set."""
+    row: RowBase = cython.cast(RowBase, obj)
+    attr: ColumnAttr
+    values: list = [NO_VALUE] * ncolumns
+    for name, default_attr, value, is_callable in defaults:
+        if name not in kwargs:
+            attr = default_attr
+            values[attr.index] = _checked(attr, value() if is_callable else value)
+    history: dict = {}
+    for key, value in kwargs.items():
+        found = attrs.get(key)
+        if found is None:
+            raise TypeError(f"{type(obj).__name__} has no column {key!r}")
+        attr = found
+        history[attr.index] = values[attr.index]
+        values[attr.index] = _checked(attr, value)
+    row._values = values
+    row._history = history if history else None
+    row._state = TRANSIENT
+
+
+@cython.ccall
+def load_values(record, loaders: tuple) -> object:
     """The row's storage: the record itself, or a converted copy where loaders apply."""
     i: cython.Py_ssize_t
     if not loaders:
@@ -116,7 +155,7 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
     row: RowBase
     for record in rows:
         row = cls.__new__(cls)
-        row._values = _loaded(record, loaders)
+        row._values = load_values(record, loaders)
         row._state = PERSISTENT
         row._session = session
         out.append(row)
@@ -127,7 +166,7 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
 def load_into(obj, record, loaders: tuple, session):
     """Overwrite a row's values with what the database returned; its history is cleared."""
     row: RowBase = cython.cast(RowBase, obj)
-    row._values = _loaded(record, loaders)
+    row._values = load_values(record, loaders)
     row._history = None
     row._state = PERSISTENT
     row._session = session

@@ -6,6 +6,7 @@ case-sensitive, as on PostgreSQL.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime
 import decimal
 import sqlite3
@@ -45,6 +46,10 @@ class AiosqliteConnection(Connection):
     raw: aiosqlite.Connection
 
     def wrap_error(self, error: BaseException) -> BaseException:
+        if isinstance(error, asyncio.CancelledError) and self.raw._connection is not None:
+            # the statement runs on in aiosqlite's thread: stop it, so closing is prompt
+            self.raw._connection.interrupt()
+            return error
         msg = f"{type(error).__name__}: {error}"
         if isinstance(error, sqlite3.IntegrityError):
             return exc.IntegrityError(msg, error)
@@ -65,9 +70,10 @@ class AiosqliteConnection(Connection):
             return exc.DatabaseError(msg, error)
         if isinstance(error, sqlite3.Error):
             return exc.InterfaceError(msg, error)
-        if isinstance(error, OverflowError):
+        if isinstance(error, (OverflowError, UnicodeEncodeError)):
             return exc.DataError(msg, error)
         if isinstance(error, ValueError) and "no active connection" in str(error):
+            self.broken = True
             return exc.InterfaceError(msg, error)
         return error
 
@@ -110,6 +116,15 @@ class AiosqliteConnection(Connection):
         finally:
             await cur.close()
 
+    async def commit(self) -> None:
+        try:
+            await super().commit()
+        except exc.DatabaseException:
+            if not self.broken:
+                # a refused COMMIT (a deferred foreign key) leaves SQLite's transaction open
+                self.in_transaction = self.raw.in_transaction
+            raise
+
     async def close(self) -> None:
         await self.raw.close()
 
@@ -128,8 +143,12 @@ class Connector:
         path = url.database or ":memory:"
         self.memory = path == ":memory:" or options.get("mode") == "memory"
         if path == ":memory:":
-            # one in-memory database shared by every connection of this interface
-            path = f"file:asyncqlio-{uuid.uuid4().hex}?mode=memory&cache=shared"
+            # one in-memory database shared by every connection of this interface; the memdb
+            # VFS locks as a file does (a session waits out the busy timeout) where a shared
+            # cache fails at once with "database table is locked"
+            name = f"asyncqlio-{uuid.uuid4().hex}"
+            path = (f"file:/{name}?vfs=memdb" if sqlite3.sqlite_version_info >= (3, 36)
+                    else f"file:{name}?mode=memory&cache=shared")
             self.uri = True
         elif options:
             path = "file:" + path + "?" + "&".join(f"{k}={v}" for k, v in options.items())

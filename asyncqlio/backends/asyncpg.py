@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 from typing import Any, AsyncIterator, Sequence
 
 import asyncpg
@@ -15,6 +16,10 @@ DIALECT = Dialect("postgresql", numeric=True, max_params=32767)
 # asyncpg.connect() keywords that may come from the DSN query string
 _CONNECT_OPTIONS = {"statement_cache_size": int, "command_timeout": float, "ssl": str,
                     "max_cached_statement_lifetime": int, "max_cacheable_statement_size": int}
+# libpq's names that asyncpg reads from a DSN itself; they reach it in a DSN of their own
+_DSN_OPTIONS = {"sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslpassword",
+                "ssl_min_protocol_version", "ssl_max_protocol_version", "passfile",
+                "target_session_attrs", "krbsrvname", "gsslib", "service"}
 
 _ERRORS: list[tuple[type[BaseException], type[exc.DBAPIError]]] = [
     (asyncpg.IntegrityConstraintViolationError, exc.IntegrityError),
@@ -28,6 +33,7 @@ _ERRORS: list[tuple[type[BaseException], type[exc.DBAPIError]]] = [
     (asyncpg.InternalServerError, exc.InternalError),
     (asyncpg.OperatorInterventionError, exc.OperationalError),
     (asyncpg.InterfaceError, exc.InterfaceError),
+    (asyncpg.InternalClientError, exc.InterfaceError),
     (asyncpg.PostgresError, exc.DatabaseError),
     (ConnectionError, exc.OperationalError),
 ]
@@ -38,6 +44,8 @@ class AsyncpgConnection(Connection):
     raw: asyncpg.Connection
 
     def wrap_error(self, error: BaseException) -> BaseException:
+        if self.raw.is_closed() or isinstance(error, asyncpg.InternalClientError):
+            self.broken = True  # lost, or its protocol state is confused: never reuse it
         for driver_type, ours in _ERRORS:
             if isinstance(error, driver_type):
                 return ours(f"{type(error).__name__}: {error}", error)
@@ -80,33 +88,39 @@ class Connector:
     dialect = DIALECT
 
     def __init__(self, url: URL, *, echo: bool = False, hide_parameters: bool = False,
-                 statement_cache_size: int | None = None, connect_timeout: float = 10.0,
+                 statement_cache_size: int | None = None, connect_timeout: float | None = None,
                  **driver_options: Any) -> None:
         self.url = url
         self.echo = echo
         self.hide_parameters = hide_parameters
         options: dict[str, Any] = {}
         settings: dict[str, str] = {}
+        libpq: dict[str, str] = {}
         for key, value in url.options.items():
             if key in _CONNECT_OPTIONS:
                 options[key] = _CONNECT_OPTIONS[key](value)
+            elif key in _DSN_OPTIONS:
+                libpq[key] = value
+            elif key == "connect_timeout":
+                connect_timeout = float(value) if connect_timeout is None else connect_timeout
             else:
                 settings[key] = value  # anything else is a server setting (GUC)
+        self.dsn = "postgresql://?" + urllib.parse.urlencode(libpq) if libpq else None
         if settings:
             options["server_settings"] = settings
         if statement_cache_size is not None:
             options["statement_cache_size"] = statement_cache_size
         options.update(driver_options)
         self.options = options
-        self.connect_timeout = connect_timeout
+        self.connect_timeout = 10.0 if connect_timeout is None else connect_timeout
 
     async def connect(self) -> AsyncpgConnection:
         url = self.url
         try:
-            raw = await asyncpg.connect(host=url.host or "localhost", port=url.port or 5432,
-                                        user=url.username, password=url.password,
-                                        database=url.database, timeout=self.connect_timeout,
-                                        **self.options)
+            raw = await asyncpg.connect(self.dsn, host=url.host or "localhost",
+                                        port=url.port or 5432, user=url.username,
+                                        password=url.password, database=url.database,
+                                        timeout=self.connect_timeout, **self.options)
         except (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
                 asyncpg.InterfaceError) as e:
             reason = str(e).replace(url.password, "***") if url.password else str(e)

@@ -78,16 +78,16 @@ class Connection:
     async def _guard(self, awaitable: Any, sql: str, params: Sequence[Any]) -> Any:
         started = time.perf_counter()
         try:
-            result = await awaitable
+            return await awaitable
         except BaseException as e:
             wrapped = self.wrap_error(e)
             if wrapped is e:
                 self.broken = True  # cancelled or interrupted mid-statement
                 raise
             raise wrapped from e
-        if self.echo:
-            self._log(sql, params, started)
-        return result
+        finally:
+            if self.echo:  # failed statements too: they are the ones being looked for
+                self._log(sql, params, started)
 
     # --- the interface the ORM uses; params are already in driver form
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:

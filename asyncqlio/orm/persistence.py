@@ -36,7 +36,8 @@ def insert_statements(dialect: Dialect, rows: list[TableBase],
         group = list(group)
         info = type(group[0]).__table__
         columns = [info.columns[i] for i in present]
-        per_stmt = max(1, min(MAX_ROWS, dialect.max_params // max(1, len(columns))))
+        # rows with no column set each need their own INSERT ... DEFAULT VALUES
+        per_stmt = max(1, min(MAX_ROWS, dialect.max_params // len(columns))) if columns else 1
         for start in range(0, len(group), per_stmt):
             chunk = group[start:start + per_stmt]
             values = [[r._values[i] for i in present] for r in chunk]
@@ -57,13 +58,16 @@ async def insert(sess: "Session", rows: list[TableBase], conflict_sql: str | Non
             for row, record in zip(chunk, records):
                 _row.load_into(row, record, loaders, sess)
         else:
-            # ON CONFLICT DO NOTHING skipped some: match what came back by primary key
-            pk = type(chunk[0]).__table__.pk_indexes
-            returned = {tuple(r[i] for i in pk): r for r in records}
-            for row in chunk:
-                record = returned.get(row.primary_key_values())
-                if record is not None:
-                    _row.load_into(row, record, loaders, sess)
+            # ON CONFLICT DO NOTHING skipped some; the others come back in order, so each
+            # returned row belongs to the next row whose given values it carries
+            present = _present(chunk[0])
+            waiting = iter(chunk)
+            for record in records:
+                stored = _row.load_values(record, loaders)
+                for row in waiting:
+                    if all(row._values[i] == stored[i] for i in present):
+                        _row.load_into(row, record, loaders, sess)
+                        break
     return rows
 
 
@@ -123,15 +127,24 @@ async def delete(sess: "Session", row: TableBase) -> TableBase:
 
 
 async def merge(sess: "Session", row: TableBase) -> TableBase:
-    """Write a row by its primary key whether or not it exists: INSERT, or UPDATE of the
-    columns that were set on it."""
+    """Write a row by its primary key whether or not it exists: UPDATE of the columns that
+    were set on it, or INSERT when there is no such row. Not ``INSERT ... ON CONFLICT``: both
+    backends check NOT NULL before the conflict, so an upsert of only some columns fails."""
     info = type(row).__table__
-    _pk_condition(row, None)  # checks the key is there
-    set_cols = [info.columns[i] for i in sorted(row._history or ()) if i not in info.pk_indexes]
-    if not set_cols:
-        set_cols = [info.primary_key[0]]  # a no-op update, so RETURNING still gives the row
-    target = ", ".join(_compile.quote(c.name) for c in info.primary_key)
-    sets = ", ".join(f"{_compile.quote(c.name)} = excluded.{_compile.quote(c.name)}"
-                     for c in set_cols)
-    await insert(sess, [row], f" ON CONFLICT ({target}) DO UPDATE SET {sets}")
+    where = _pk_condition(row, None)
+    d = sess.dialect
+    compiler = _compile.Compiler(d.name, d.numeric)
+    sets = [(info.columns[i], row._values[i]) for i in sorted(row._history or ())
+            if i not in info.pk_indexes]
+    if sets:
+        sql, params = _compile.compile_update(compiler, info.quoted, sets, where,
+                                              info.returning_sql)
+    else:
+        sql, params = _compile.compile_select(compiler, info.select_sql, info.quoted, where,
+                                              None, None, None, False)
+    records = await sess._fetch(sql, params)
+    if records:
+        _row.load_into(row, records[0], info.loaders_for(d.name), sess)
+    else:
+        await insert(sess, [row])
     return row

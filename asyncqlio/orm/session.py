@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Generator, Mapping, Sequence
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.backends.base import Connection, Dialect, translate_params
-from asyncqlio.exc import (ArgumentError, PendingRollbackError, SessionClosedError)
+from asyncqlio.exc import (ArgumentError, DatabaseException, PendingRollbackError,
+                           SessionClosedError)
 from asyncqlio.orm import persistence
 from asyncqlio.orm.query import BulkDeleteQuery, BulkUpdateQuery, InsertQuery, SelectQuery
 from asyncqlio.orm.results import ResultGenerator, ResultSet
@@ -89,6 +90,8 @@ class Session:
         return await self.start()
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self.state is SessionState.CLOSED:
+            return  # closed inside the block: nothing left to commit or roll back
         try:
             if exc_type is None:
                 try:
@@ -96,7 +99,7 @@ class Session:
                 except BaseException:
                     await self.rollback()
                     raise
-            elif self.state is not SessionState.CLOSED:
+            else:
                 await self.rollback()
         finally:
             await self.close()
@@ -161,40 +164,53 @@ class Session:
             raise SessionClosedError("this session is closed")
         conn = self.conn
         if checkpoint is not None:
-            if checkpoint not in self._checkpoints:
-                raise ArgumentError(f"no checkpoint named {checkpoint!r} in this transaction")
+            index = self._checkpoint_index(checkpoint)
+            if conn.broken:
+                raise PendingRollbackError(
+                    "the connection was interrupted or lost; only rollback() is possible")
             try:
                 await conn.execute("ROLLBACK TO SAVEPOINT " + _compile.quote(checkpoint))
             except BaseException:
                 self.state = SessionState.FAILED
                 raise
-            del self._checkpoints[self._checkpoints.index(checkpoint) + 1:]
+            del self._checkpoints[index + 1:]
+            self._pending.clear()  # checkpoint() flushed: these were all added after it
             self.state = SessionState.READY
             return self
         self._checkpoints.clear()
         self._pending.clear()
-        if conn is not None:
-            if conn.broken:
-                # interrupted mid-statement: the pool closes it, the next statement gets another
-                self.conn = None
-                await self.bind.pool.release(conn)
-            elif conn.in_transaction:
+        if conn is not None and not conn.broken and conn.in_transaction:
+            try:
                 await conn.rollback()
+            except DatabaseException:
+                conn.broken = True  # its state is unknown; closing it rolls back for sure
+        if conn is not None and conn.broken:
+            # interrupted or lost: the pool closes it, the next statement gets another
+            self.conn = None
+            await self.bind.pool.release(conn)
         self.state = SessionState.READY if self.conn is not None else SessionState.NOT_READY
         return self
 
     async def checkpoint(self, name: str) -> "Session":
-        """``SAVEPOINT name``: a point ``rollback(name)`` returns to."""
+        """``SAVEPOINT name``: a point ``rollback(name)`` returns to. Rows added before it
+        are written first, so rolling back to it keeps them."""
+        await self.flush()
         await self._execute("SAVEPOINT " + _compile.quote(name))
         self._checkpoints.append(name)
         return self
 
     async def release_checkpoint(self, name: str) -> "Session":
-        if name not in self._checkpoints:
-            raise ArgumentError(f"no checkpoint named {name!r} in this transaction")
+        index = self._checkpoint_index(name)
         await self._execute("RELEASE SAVEPOINT " + _compile.quote(name))
-        del self._checkpoints[self._checkpoints.index(name):]
+        del self._checkpoints[index:]
         return self
+
+    def _checkpoint_index(self, name: str) -> int:
+        """The latest checkpoint called ``name``, the one SQL returns to."""
+        for i in range(len(self._checkpoints) - 1, -1, -1):
+            if self._checkpoints[i] == name:
+                return i
+        raise ArgumentError(f"no checkpoint named {name!r} in this transaction")
 
     # --- query builders
     @property
@@ -258,11 +274,11 @@ class Session:
             return
         rows = list(self._pending.values())
         new = [r for r in rows if r._state in (_row.TRANSIENT, _row.PENDING)]
+        loaded = [r for r in rows if r._state == _row.PERSISTENT]
         if new:
             await persistence.insert(self, new)
-        for row in rows:
-            if row._state == _row.PERSISTENT and row not in new:
-                await persistence.update(self, row)
+        for row in loaded:
+            await persistence.update(self, row)
         self._pending.clear()
 
     async def insert_now(self, row: TableBase) -> TableBase:
@@ -304,13 +320,22 @@ class Session:
         return await self._execute(sql, args)
 
     async def cursor(self, sql: str, params: Params = None) -> ResultSet:
-        """Run raw SQL and read its rows (as mappings) as they are needed."""
+        """Run raw SQL and read its rows (as mappings) as they are needed. The first rows
+        are read here, so an error in the statement raises here."""
         sql, args = translate_params(self.dialect, sql, params)
         conn = await self._ready()
-        return ResultSet(self._guarded_chunks(conn.cursor(sql, args)))
-
-    async def _guarded_chunks(self, chunks: Any) -> Any:
+        chunks = conn.cursor(sql, args)
         try:
+            first = await anext(chunks, None)
+        except BaseException:
+            self.state = SessionState.FAILED
+            raise
+        return ResultSet(self._guarded_chunks(first, chunks))
+
+    async def _guarded_chunks(self, first: list | None, chunks: Any) -> Any:
+        try:
+            if first is not None:
+                yield first
             async for chunk in chunks:
                 yield chunk
         except BaseException:

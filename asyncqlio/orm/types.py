@@ -35,6 +35,15 @@ class ColumnType:
 
     #: Python type(s) accepted on assignment, or None for anything
     python_type: type | tuple[type, ...] | None = None
+    #: values of exactly this type are stored as assigned, without calling the checks: the
+    #: type must pass ``validate_set`` and be returned unchanged by ``on_set``
+    fast_type: type | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # a subclass with its own checks is never skipped unless it says so itself
+        if ("validate_set" in vars(cls) or "on_set" in vars(cls)) and "fast_type" not in vars(cls):
+            cls.fast_type = None
 
     def __init__(self) -> None:
         self._procs: dict[tuple[str, str], Processor] = {}
@@ -118,6 +127,7 @@ class ColumnType:
 
 class Integer(ColumnType):
     python_type = int
+    fast_type = int
     is_integer = True
     _pg = "INTEGER"
 
@@ -161,6 +171,7 @@ class Real(ColumnType):
     """A double-precision float (``DOUBLE PRECISION`` on PostgreSQL, ``REAL`` on SQLite)."""
 
     python_type = (float, int)
+    fast_type = float
 
     def validate_set(self, value: Any) -> bool:
         return isinstance(value, (float, int)) and not isinstance(value, bool)
@@ -191,6 +202,7 @@ class Numeric(ColumnType):
         self.precision = precision
         self.scale = scale
         self.asdecimal = asdecimal
+        self.fast_type = decimal.Decimal if asdecimal else float
 
     def validate_set(self, value: Any) -> bool:
         return isinstance(value, (decimal.Decimal, int, float)) and not isinstance(value, bool)
@@ -229,6 +241,7 @@ class Numeric(ColumnType):
 
 class String(ColumnType):
     python_type = str
+    fast_type = str
 
     def __init__(self, size: int = -1) -> None:
         super().__init__()
@@ -245,6 +258,7 @@ class String(ColumnType):
 
 class Text(ColumnType):
     python_type = str
+    fast_type = str
 
     def sql(self, dialect: str = POSTGRESQL) -> str:
         return "TEXT"
@@ -252,6 +266,7 @@ class Text(ColumnType):
 
 class Boolean(ColumnType):
     python_type = bool
+    fast_type = bool
 
     def sql(self, dialect: str = POSTGRESQL) -> str:
         return "BOOLEAN"
@@ -320,6 +335,7 @@ class Timestamp(ColumnType):
 
 class Date(ColumnType):
     python_type = datetime.date
+    fast_type = datetime.date
 
     def validate_set(self, value: Any) -> bool:
         # a datetime is a date too, but would not read back as one
@@ -358,6 +374,7 @@ class Interval(ColumnType):
     """A ``timedelta``; on SQLite stored as integer microseconds (exact)."""
 
     python_type = datetime.timedelta
+    fast_type = datetime.timedelta
 
     def sql(self, dialect: str = POSTGRESQL) -> str:
         return "INTERVAL" if dialect == POSTGRESQL else "INTEGER"
@@ -375,6 +392,7 @@ class Interval(ColumnType):
 
 class Bytea(ColumnType):
     python_type = (bytes, bytearray, memoryview)
+    fast_type = bytes
 
     def on_set(self, value: Any) -> Any:
         return bytes(value)
@@ -392,6 +410,7 @@ def _uuid_text(value: Any) -> str:
 
 class UUID(ColumnType):
     python_type = _uuid.UUID
+    fast_type = _uuid.UUID
 
     def on_set(self, value: Any) -> Any:
         return value
@@ -435,6 +454,7 @@ class Enum(ColumnType):
             raise SchemaError(f"Enum needs an enum.Enum subclass, not {enum_type!r}")
         self.enum_type = enum_type
         self.python_type = enum_type
+        self.fast_type = enum_type
 
     def on_set(self, value: Any) -> Any:
         return value
