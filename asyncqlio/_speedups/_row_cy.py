@@ -170,3 +170,127 @@ def load_into(obj, record, loaders: tuple, session):
     row._history = None
     row._state = PERSISTENT
     row._session = session
+
+
+# --- batched writes: what a flush reads out of many rows at once
+
+
+@cython.cfunc
+def _present(values) -> tuple:
+    return tuple([i for i in range(len(values)) if values[i] is not NO_VALUE])
+
+
+@cython.ccall
+def group_by_columns(rows) -> list:
+    """Consecutive runs of rows of one class that give the same columns:
+    ``[(cls, column indexes, rows), ...]``, in the order the rows came."""
+    out: list = []
+    row: RowBase
+    last_cls = None
+    last_key = None
+    current: list = None
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        key = _present(row._values)
+        if type(obj) is not last_cls or key != last_key:
+            current = []
+            last_cls = type(obj)
+            last_key = key
+            out.append((last_cls, key, current))
+        current.append(obj)
+    return out
+
+
+@cython.cfunc
+def _unchanged(new, old) -> cython.bint:
+    return new is old or (old is not NO_VALUE and type(new) is type(old) and new == old)
+
+
+@cython.ccall
+def group_by_changes(rows) -> list:
+    """Rows grouped by class and the set of columns whose value really changed:
+    ``[(cls, column indexes, rows), ...]``. Rows with nothing changed drop out, their
+    history cleared."""
+    groups: dict = {}
+    row: RowBase
+    history: dict
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        if row._history is None:
+            continue
+        history = row._history
+        values = row._values
+        changed = tuple(sorted([i for i, old in history.items() if not _unchanged(values[i], old)]))
+        if not changed:
+            row._history = None
+            continue
+        key = (type(obj), changed)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [obj]
+        else:
+            group.append(obj)
+    return [(key[0], key[1], group) for key, group in groups.items()]
+
+
+@cython.ccall
+def write_params(rows, indexes: tuple, procs: tuple, key_indexes: tuple) -> list:
+    """One parameter list per row: the values at ``indexes`` converted by ``procs`` (a
+    processor or None per index), then the row's stored key at ``key_indexes`` (its old value
+    where the key was changed), for the WHERE of an UPDATE."""
+    out: list = []
+    row: RowBase
+    n: cython.Py_ssize_t = len(indexes)
+    j: cython.Py_ssize_t
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        values = row._values
+        params: list = []
+        for j in range(n):
+            v = values[indexes[j]]
+            if v is NO_VALUE:
+                v = None
+            proc = procs[j]
+            if proc is not None and v is not None:
+                v = proc(v)
+            params.append(v)
+        history = row._history
+        for i in key_indexes:
+            if history is not None and i in history:
+                params.append(history[i])
+            else:
+                params.append(values[i])
+        out.append(params)
+    return out
+
+
+@cython.ccall
+def mark_written(rows, session):
+    """The rows now match the database: persistent, nothing left to write."""
+    row: RowBase
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        row._history = None
+        row._state = PERSISTENT
+        row._session = session
+
+
+@cython.ccall
+def fill_generated(rows, records, indexes: tuple, loaders: tuple):
+    """Put the values the database generated (``records``, one per row, in ``indexes``
+    order; ``loaders`` a processor or None per index) into the rows."""
+    row: RowBase
+    j: cython.Py_ssize_t
+    n: cython.Py_ssize_t = len(indexes)
+    for obj, record in zip(rows, records):
+        row = cython.cast(RowBase, obj)
+        values = row._values
+        if type(values) is not list:
+            values = list(values)
+            row._values = values
+        for j in range(n):
+            v = record[j]
+            fn = loaders[j]
+            if fn is not None and v is not None:
+                v = fn(v)
+            values[indexes[j]] = v

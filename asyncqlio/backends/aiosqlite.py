@@ -84,10 +84,12 @@ class AiosqliteConnection(Connection):
         await cur.close()
         return count
 
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         rows = [_adapt(r) for r in rows]
         cur = await self._guard(self.raw.executemany(sql, rows), sql, ())
+        count = cur.rowcount
         await cur.close()
+        return count
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         params = _adapt(params)

@@ -59,8 +59,9 @@ class AsyncpgConnection(Connection):
         last = status.rpartition(" ")[2]
         return int(last) if last.isdigit() else -1
 
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         await self._guard(self.raw.executemany(sql, rows), sql, ())
+        return -1  # asyncpg does not report it
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return await self._guard(self.raw.fetch(sql, *params), sql, params)

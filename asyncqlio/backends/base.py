@@ -94,7 +94,9 @@ class Connection:
         """Run a statement; the number of rows it changed (-1 where not known)."""
         raise NotImplementedError
 
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run a statement once per parameter row; the rows changed in all (-1 where not
+        known)."""
         raise NotImplementedError
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:

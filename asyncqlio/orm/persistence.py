@@ -2,7 +2,6 @@
 only, DELETE and upsert-style merge, each by primary key."""
 from __future__ import annotations
 
-from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from asyncqlio._speedups import _compile, _row
@@ -17,58 +16,139 @@ NO_VALUE = _row.NO_VALUE
 
 #: rows per multi-row INSERT, below the drivers' parameter limits
 MAX_ROWS = 1000
+#: from this many rows a flush writes with one array statement (PostgreSQL) or executemany
+BULK_ROWS = 2
 
 
-def _present(row: TableBase) -> tuple[int, ...]:
-    return tuple(i for i, v in enumerate(row._values) if v is not NO_VALUE)
-
-
-def _group_key(row: TableBase) -> tuple:
-    return (id(type(row)), _present(row))
+def _statements(dialect: Dialect, cls: type, present: tuple[int, ...], group: list[TableBase],
+                conflict_sql: str | None) -> list[tuple[str, list, list[TableBase]]]:
+    """Multi-row ``INSERT ... VALUES ... RETURNING`` for rows giving the same columns, split
+    so no statement exceeds the driver's parameter limit."""
+    info = cls.__table__
+    columns = [info.columns[i] for i in present]
+    # rows with no column set each need their own INSERT ... DEFAULT VALUES
+    per_stmt = max(1, min(MAX_ROWS, dialect.max_params // len(columns))) if columns else 1
+    out = []
+    for start in range(0, len(group), per_stmt):
+        chunk = group[start:start + per_stmt]
+        values = [[r._values[i] for i in present] for r in chunk]
+        sql, params = _compile.compile_insert(
+            _compile.Compiler(dialect.name, dialect.numeric), info.quoted, columns, values,
+            conflict_sql, info.returning_sql)
+        out.append((sql, params, chunk))
+    return out
 
 
 def insert_statements(dialect: Dialect, rows: list[TableBase],
                       conflict_sql: str | None) -> list[tuple[str, list, list[TableBase]]]:
-    """``(sql, params, rows)`` per statement: one per table and set of columns given,
-    split so no statement exceeds the driver's parameter limit."""
-    out = []
-    for (_, present), group in groupby(rows, _group_key):
-        group = list(group)
-        info = type(group[0]).__table__
-        columns = [info.columns[i] for i in present]
-        # rows with no column set each need their own INSERT ... DEFAULT VALUES
-        per_stmt = max(1, min(MAX_ROWS, dialect.max_params // len(columns))) if columns else 1
-        for start in range(0, len(group), per_stmt):
-            chunk = group[start:start + per_stmt]
-            values = [[r._values[i] for i in present] for r in chunk]
-            sql, params = _compile.compile_insert(
-                _compile.Compiler(dialect.name, dialect.numeric), info.quoted, columns, values,
-                conflict_sql, info.returning_sql)
-            out.append((sql, params, chunk))
-    return out
+    """``(sql, params, rows)`` per statement: one per table and set of columns given."""
+    return [stmt for cls, present, group in _row.group_by_columns(rows)
+            for stmt in _statements(dialect, cls, present, group, conflict_sql)]
 
 
 async def insert(sess: "Session", rows: list[TableBase], conflict_sql: str | None = None) -> list[TableBase]:
     dialect = sess.dialect
-    for sql, params, chunk in insert_statements(dialect, rows, conflict_sql):
-        records = await sess._fetch(sql, params)
-        loaders = type(chunk[0]).__table__.loaders_for(dialect.name)
-        if len(records) == len(chunk):
-            # PostgreSQL and SQLite return the rows of one INSERT ... VALUES in order
-            for row, record in zip(chunk, records):
-                _row.load_into(row, record, loaders, sess)
-        else:
-            # ON CONFLICT DO NOTHING skipped some; the others come back in order, so each
-            # returned row belongs to the next row whose given values it carries
-            present = _present(chunk[0])
-            waiting = iter(chunk)
-            for record in records:
-                stored = _row.load_values(record, loaders)
-                for row in waiting:
-                    if all(row._values[i] == stored[i] for i in present):
-                        _row.load_into(row, record, loaders, sess)
-                        break
+    for cls, present, group in _row.group_by_columns(rows):
+        if conflict_sql is None and len(group) >= BULK_ROWS and present \
+                and await _bulk_insert(sess, cls, present, group):
+            continue
+        for sql, params, chunk in _statements(dialect, cls, present, group, conflict_sql):
+            await _insert_returning(sess, sql, params, chunk, present)
     return rows
+
+
+async def _insert_returning(sess: "Session", sql: str, params: list, chunk: list[TableBase],
+                            present: tuple[int, ...]) -> None:
+    records = await sess._fetch(sql, params)
+    loaders = type(chunk[0]).__table__.loaders_for(sess.dialect.name)
+    if len(records) == len(chunk):
+        # PostgreSQL and SQLite return the rows of one INSERT ... VALUES in order
+        for row, record in zip(chunk, records):
+            _row.load_into(row, record, loaders, sess)
+        return
+    # ON CONFLICT DO NOTHING skipped some; the others come back in order, so each
+    # returned row belongs to the next row whose given values it carries
+    waiting = iter(chunk)
+    for record in records:
+        stored = _row.load_values(record, loaders)
+        for row in waiting:
+            if all(row._values[i] == stored[i] for i in present):
+                _row.load_into(row, record, loaders, sess)
+                break
+
+
+class _BulkPlan:
+    """The statement inserting many rows that give the same columns, and what it generates."""
+
+    __slots__ = ("sql", "procs", "generated", "loaders", "rowid")
+
+    def __init__(self, sql: str, procs: tuple, generated: tuple[int, ...], loaders: tuple,
+                 rowid: bool) -> None:
+        self.sql = sql
+        self.procs = procs
+        self.generated = generated
+        self.loaders = loaders
+        self.rowid = rowid
+
+
+def _bulk_plan(dialect: Dialect, cls: type, present: tuple[int, ...]) -> _BulkPlan | None:
+    """PostgreSQL: one ``INSERT ... SELECT * FROM unnest($1::t[], ...)`` with the columns as
+    arrays, ``RETURNING`` only what the database generates. SQLite: executemany of a one-row
+    INSERT; a generated rowid key is worked out from ``last_insert_rowid()``. None where the
+    columns do not allow it (custom types on PostgreSQL, other generated columns on SQLite)."""
+    info = cls.__table__
+    columns = [info.columns[i] for i in present]
+    generated = tuple(i for i in range(len(info.columns)) if i not in present)
+    names = ", ".join(_compile.quote(c.name) for c in columns)
+    procs = tuple(c.type.bind_processor(dialect.name) for c in columns)
+    if dialect.numeric:
+        casts = [c.type.cast_sql(dialect.name) for c in columns]
+        if None in casts:
+            return None
+        arrays = ", ".join(f"${n}::{cast}[]" for n, cast in enumerate(casts, 1))
+        sql = f"INSERT INTO {info.quoted} ({names}) SELECT * FROM unnest({arrays})"
+        if generated:
+            sql += " RETURNING " + ", ".join(_compile.quote(info.columns[i].name)
+                                             for i in generated)
+        loaders = tuple(info.columns[i].type.result_processor(dialect.name) for i in generated)
+        return _BulkPlan(sql, procs, generated, loaders, False)
+    rowid = bool(generated)
+    if rowid and (len(generated) != 1 or generated != info.pk_indexes
+                  or not info.columns[generated[0]].is_autoincrement):
+        return None
+    marks = ", ".join("?" * len(columns))
+    return _BulkPlan(f"INSERT INTO {info.quoted} ({names}) VALUES ({marks})", procs, generated,
+                     (None,) * len(generated), rowid)
+
+
+async def _bulk_insert(sess: "Session", cls: type, present: tuple[int, ...],
+                       group: list[TableBase]) -> bool:
+    dialect = sess.dialect
+    plans = cls.__table__.bulk_plans
+    key = (dialect.name, present)
+    if key not in plans:
+        plans[key] = _bulk_plan(dialect, cls, present)
+    plan = plans[key]
+    if plan is None:
+        return False
+    params = _row.write_params(group, present, plan.procs, ())
+    if dialect.numeric:
+        arrays = list(zip(*params))
+        if plan.generated:
+            _row.fill_generated(group, await sess._fetch(plan.sql, arrays), plan.generated,
+                                plan.loaders)
+        else:
+            await sess._execute(plan.sql, arrays)
+    else:
+        await sess._executemany(plan.sql, params)
+        if plan.rowid:
+            # in one transaction SQLite numbers new rowids max + 1, one after the other
+            last = (await sess._fetch("SELECT last_insert_rowid()", ()))[0][0]
+            first = last - len(group) + 1
+            _row.fill_generated(group, [(k,) for k in range(first, last + 1)], plan.generated,
+                                plan.loaders)
+    _row.mark_written(group, sess)
+    return True
 
 
 def _pk_condition(row: TableBase, history: dict | None) -> Any:
@@ -84,36 +164,64 @@ def _pk_condition(row: TableBase, history: dict | None) -> Any:
     return conds[0] if len(conds) == 1 else _compile.BoolExpr("AND", conds)
 
 
-def changed_columns(row: TableBase) -> list[tuple[Any, Any]]:
-    """``(column, new value)`` for the columns whose value differs from the last one written."""
-    history = row._history
-    if not history:
-        return []
-    info = type(row).__table__
-    values = row._values
-    out = []
-    for i in sorted(history):
-        new = values[i]
-        old = history[i]
-        if new is old or (old is not NO_VALUE and type(new) is type(old) and new == old):
-            continue
-        out.append((info.columns[i], None if new is NO_VALUE else new))
-    return out
-
-
 async def update(sess: "Session", row: TableBase) -> TableBase:
-    changes = changed_columns(row)
-    if not changes:
+    """UPDATE the columns of one row whose value changed since it was last written."""
+    info = type(row).__table__
+    for _, changed, _ in _row.group_by_changes([row]):
+        values = row._values
+        changes = [(info.columns[i], None if values[i] is NO_VALUE else values[i])
+                   for i in changed]
+        d = sess.dialect
+        sql, params = _compile.compile_update(_compile.Compiler(d.name, d.numeric), info.quoted,
+                                              changes, _pk_condition(row, row._history), None)
+        if await sess._execute(sql, params) == 0:
+            raise StaleDataError(f"UPDATE of {row!r} matched no row")
         row._history = None
-        return row
-    d = sess.dialect
-    sql, params = _compile.compile_update(_compile.Compiler(d.name, d.numeric),
-                                          type(row).__table__.quoted, changes,
-                                          _pk_condition(row, row._history), None)
-    if await sess._execute(sql, params) == 0:
-        raise StaleDataError(f"UPDATE of {row!r} matched no row")
-    row._history = None
     return row
+
+
+async def update_many(sess: "Session", rows: list[TableBase]) -> None:
+    """UPDATE the changed columns of many rows, one statement per table and set of changed
+    columns: ``UPDATE ... FROM unnest(arrays)`` on PostgreSQL, executemany on SQLite."""
+    dialect = sess.dialect
+    for cls, changed, group in _row.group_by_changes(rows):
+        if len(group) == 1:
+            await update(sess, group[0])
+            continue
+        info = cls.__table__
+        key = (dialect.name, changed)
+        plan = info.update_plans.get(key)
+        if plan is None:
+            plan = info.update_plans[key] = _update_plan(dialect, info, changed)
+        sql, procs = plan
+        params = _row.write_params(group, changed, procs, info.pk_indexes)
+        if dialect.numeric:
+            count = await sess._execute(sql, list(zip(*params)))
+        else:
+            count = await sess._executemany(sql, params)
+        if count != len(group):
+            raise StaleDataError(f"UPDATE of {len(group)} {cls.__name__} rows matched {count}")
+        _row.mark_written(group, sess)
+
+
+def _update_plan(dialect: Dialect, info: Any, changed: tuple[int, ...]) -> tuple[str, tuple]:
+    columns = [info.columns[i] for i in changed]
+    keys = info.primary_key
+    procs = tuple(c.type.bind_processor(dialect.name) for c in columns)
+    q = _compile.quote
+    if dialect.numeric:
+        casts = [c.type.cast_sql(dialect.name) or "text" for c in columns + list(keys)]
+        names = [f"c{n}" for n in range(len(columns))] + [f"k{n}" for n in range(len(keys))]
+        arrays = ", ".join(f"${n}::{cast}[]" for n, cast in enumerate(casts, 1))
+        sets = ", ".join(f"{q(c.name)} = v.{names[n]}" for n, c in enumerate(columns))
+        where = " AND ".join(f"{info.quoted}.{q(k.name)} = v.k{n}" for n, k in enumerate(keys))
+        sql = (f"UPDATE {info.quoted} SET {sets} FROM unnest({arrays}) "
+               f"AS v({', '.join(names)}) WHERE {where}")
+    else:
+        sets = ", ".join(f"{q(c.name)} = ?" for c in columns)
+        where = " AND ".join(f"{q(k.name)} = ?" for k in keys)
+        sql = f"UPDATE {info.quoted} SET {sets} WHERE {where}"
+    return sql, procs
 
 
 async def delete(sess: "Session", row: TableBase) -> TableBase:

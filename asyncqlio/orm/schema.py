@@ -155,7 +155,8 @@ class TableInfo:
     """Everything derived once from a model class's definition."""
 
     __slots__ = ("name", "quoted", "columns", "attrs", "primary_key", "pk_indexes",
-                 "indexes", "select_sql", "returning_sql", "loaders", "by_name", "defaults")
+                 "indexes", "select_sql", "returning_sql", "loaders", "by_name", "defaults",
+                 "bulk_plans", "update_plans")
 
     def __init__(self, name: str, columns: list[Column], attrs: dict[str, Any],
                  indexes: list[Index]) -> None:
@@ -174,6 +175,9 @@ class TableInfo:
         self.returning_sql = ", ".join(quote(c.name) for c in columns)
         #: dialect -> ((index, result processor), ...)
         self.loaders: dict[str, tuple] = {}
+        #: (dialect, column indexes) -> the statements a flush writes many rows with
+        self.bulk_plans: dict[tuple, Any] = {}
+        self.update_plans: dict[tuple, Any] = {}
 
     def loaders_for(self, dialect: str) -> tuple:
         try:

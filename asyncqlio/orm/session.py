@@ -143,6 +143,14 @@ class Session:
             self.state = SessionState.FAILED
             raise
 
+    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        conn = await self._ready()
+        try:
+            return await conn.executemany(sql, rows)
+        except BaseException:
+            self.state = SessionState.FAILED
+            raise
+
     # --- transactions
     async def commit(self) -> "Session":
         """Write pending rows and commit. The session stays usable."""
@@ -277,8 +285,8 @@ class Session:
         loaded = [r for r in rows if r._state == _row.PERSISTENT]
         if new:
             await persistence.insert(self, new)
-        for row in loaded:
-            await persistence.update(self, row)
+        if loaded:
+            await persistence.update_many(self, loaded)
         self._pending.clear()
 
     async def insert_now(self, row: TableBase) -> TableBase:

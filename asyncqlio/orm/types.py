@@ -66,6 +66,13 @@ class ColumnType:
             return self.sql(dialect)
         return self.sql()
 
+    def cast_sql(self, dialect: str) -> str | None:
+        """The type in a cast (``$1::type[]`` of a batched write), or None where a custom type
+        cannot promise its DDL is one."""
+        if type(self).__module__ != __name__:
+            return None
+        return self.ddl(dialect)
+
     # --- assignment
     def validate_set(self, value: Any) -> bool:
         return self.python_type is None or isinstance(value, self.python_type)
@@ -151,6 +158,10 @@ class Serial(Integer):
 
     is_serial = True
     _pg = "SERIAL"
+
+
+    def cast_sql(self, dialect: str) -> str | None:
+        return {"SERIAL": "INTEGER", "SMALLSERIAL": "SMALLINT", "BIGSERIAL": "BIGINT"}[self._pg]
 
 
 class SmallSerial(Serial):
