@@ -181,3 +181,22 @@ async def test_real_and_numeric_values_keep_their_type_in_a_batch(ready):
     stored = await _stored(ready)
     assert [str(r.price) for r in stored.values()] == \
         ["0.00", "0.25", "0.50", "0.75", "1.00", "1.25", "1.50", "1.75"]
+
+
+async def test_generated_keys_for_a_large_batch_then_single_inserts(ready):
+    """Only the key is left to the database: COPY after numbering from the sequence on
+    PostgreSQL, the rowid on SQLite; the next ordinary insert still gets a fresh key."""
+    async with ready.get_session() as sess:
+        await sess.add(Item(name="first", note="n"))
+    rows = [Item(name=f"b{n}", stock=n, note=f"note {n}") for n in range(250)]
+    async with ready.get_session() as sess:
+        for r in rows:
+            sess.add(r)
+        after = await sess.add(Item(name="after", note="n"))
+    ids = [r.id for r in rows]
+    assert len(set(ids)) == 250 and 1 not in ids and after.id not in ids
+    stored = await _stored(ready)
+    assert len(stored) == 252
+    for r in rows:
+        assert (stored[r.id].name, stored[r.id].stock, stored[r.id].note) == (r.name, r.stock, r.note)
+    assert stored[after.id].name == "after"

@@ -48,6 +48,10 @@ class RowBase:
     _session = cython.declare(object, visibility="public")
     _state = cython.declare(cython.int, visibility="public")
 
+    def __init__(self, **values):
+        info = type(self).__table__
+        init_row(self, len(info.columns), info.defaults, info.attrs, values)
+
 
 @cython.cclass
 class ColumnAttr:
@@ -63,12 +67,16 @@ class ColumnAttr:
     column = cython.declare(object, visibility="public")
     on_set = cython.declare(object, visibility="public")
     fast_type = cython.declare(object, visibility="public")
+    #: fast_type values must also be naive (no tzinfo), as a naive Timestamp wants them
+    naive = cython.declare(cython.bint, visibility="public")
 
-    def __init__(self, column, index: cython.Py_ssize_t, on_set=None, fast_type=None):
+    def __init__(self, column, index: cython.Py_ssize_t, on_set=None, fast_type=None,
+                 naive=False):
         self.column = column
         self.index = index
         self.on_set = on_set
         self.fast_type = fast_type
+        self.naive = naive
 
     def __get__(self, obj, owner):
         if obj is None:
@@ -100,7 +108,9 @@ class ColumnAttr:
 @cython.cfunc
 @cython.inline
 def _checked(attr: ColumnAttr, value) -> object:
-    if attr.on_set is None or value is None or type(value) is attr.fast_type:
+    if attr.on_set is None or value is None:
+        return value
+    if type(value) is attr.fast_type and (not attr.naive or value.tzinfo is None):
         return value
     return attr.on_set(value)
 

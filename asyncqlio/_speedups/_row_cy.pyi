@@ -16,14 +16,16 @@ class RowBase:
     _history: dict[int, Any] | None
     _session: Any
     _state: int
+    def __init__(self, **values: Any) -> None: ...
 
 class ColumnAttr:
     index: int
     column: Any
     on_set: Callable[[Any], Any] | None
     fast_type: type | None
+    naive: bool
     def __init__(self, column: Any, index: int, on_set: Callable[[Any], Any] | None = ...,
-                 fast_type: type | None = ...) -> None: ...
+                 fast_type: type | None = ..., naive: bool = ...) -> None: ...
     def __get__(self, obj: Any, owner: type) -> Any: ...
     def __set__(self, obj: Any, value: Any) -> None: ...
 

@@ -85,7 +85,6 @@ class AiosqliteConnection(Connection):
         return count
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        rows = [_adapt(r) for r in rows]
         cur = await self._guard(self.raw.executemany(sql, rows), sql, ())
         count = cur.rowcount
         await cur.close()

@@ -11,7 +11,7 @@ from asyncqlio import exc
 from asyncqlio.backends.base import Connection, Dialect
 from asyncqlio.url import URL
 
-DIALECT = Dialect("postgresql", numeric=True, max_params=32767)
+DIALECT = Dialect("postgresql", numeric=True, max_params=32767, copy=True)
 
 # asyncpg.connect() keywords that may come from the DSN query string
 _CONNECT_OPTIONS = {"statement_cache_size": int, "command_timeout": float, "ssl": str,
@@ -62,6 +62,10 @@ class AsyncpgConnection(Connection):
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         await self._guard(self.raw.executemany(sql, rows), sql, ())
         return -1  # asyncpg does not report it
+
+    async def copy_rows(self, table: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
+        await self._guard(self.raw.copy_records_to_table(table, records=rows, columns=columns),
+                          f"COPY {table} ({', '.join(columns)}) FROM STDIN", ())
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return await self._guard(self.raw.fetch(sql, *params), sql, params)

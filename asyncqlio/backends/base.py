@@ -20,6 +20,8 @@ class Dialect:
     numeric: bool
     #: largest number of bound parameters in one statement
     max_params: int
+    #: bulk loads can use COPY
+    copy: bool = False
 
     def placeholder(self, n: int) -> str:
         return f"${n}" if self.numeric else "?"
@@ -76,7 +78,7 @@ class Connection:
         raise NotImplementedError
 
     async def _guard(self, awaitable: Any, sql: str, params: Sequence[Any]) -> Any:
-        started = time.perf_counter()
+        started = time.perf_counter() if self.echo else 0.0
         try:
             return await awaitable
         except BaseException as e:
@@ -95,9 +97,13 @@ class Connection:
         raise NotImplementedError
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        """Run a statement once per parameter row; the rows changed in all (-1 where not
-        known)."""
+        """Run a statement once per parameter row (values already bound by the column types);
+        the rows changed in all (-1 where not known)."""
         raise NotImplementedError
+
+    async def copy_rows(self, table: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Bulk-load rows with COPY, where the dialect has it (``Dialect.copy``)."""
+        raise NotImplementedError(f"COPY is not available on {self.dialect.name}")
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """All rows, each a sequence in select-list order."""

@@ -18,6 +18,8 @@ NO_VALUE = _row.NO_VALUE
 MAX_ROWS = 1000
 #: from this many rows a flush writes with one array statement (PostgreSQL) or executemany
 BULK_ROWS = 2
+#: from this many rows PostgreSQL loads them with COPY (two more round trips, far less work)
+COPY_ROWS = 100
 
 
 def _statements(dialect: Dialect, cls: type, present: tuple[int, ...], group: list[TableBase],
@@ -78,21 +80,35 @@ async def _insert_returning(sess: "Session", sql: str, params: list, chunk: list
 
 
 class _BulkPlan:
-    """The statement inserting many rows that give the same columns, and what it generates."""
+    """How a flush inserts many rows of one table that give the same columns."""
 
-    __slots__ = ("sql", "procs", "generated", "loaders", "rowid")
+    __slots__ = ("sql", "procs", "generated", "loaders", "rowid", "copy_columns", "key_name")
 
     def __init__(self, sql: str, procs: tuple, generated: tuple[int, ...], loaders: tuple,
-                 rowid: bool) -> None:
+                 rowid: bool = False, copy_columns: list[str] | None = None,
+                 key_name: str | None = None) -> None:
         self.sql = sql
         self.procs = procs
+        #: the column indexes the database fills in, returned by the statement
         self.generated = generated
         self.loaders = loaders
+        #: SQLite: the only generated column is the rowid key, worked out after executemany
         self.rowid = rowid
+        #: PostgreSQL: the columns COPY writes (every column where the key comes from its
+        #: sequence), or None where some generated column rules COPY out
+        self.copy_columns = copy_columns
+        #: PostgreSQL: the autoincrement key whose numbers are taken before a COPY
+        self.key_name = key_name
+
+
+def _autoincrement_key(info: Any, generated: tuple[int, ...]) -> bool:
+    return len(generated) == 1 and generated == info.pk_indexes \
+        and info.columns[generated[0]].is_autoincrement
 
 
 def _bulk_plan(dialect: Dialect, cls: type, present: tuple[int, ...]) -> _BulkPlan | None:
-    """PostgreSQL: one ``INSERT ... SELECT * FROM unnest($1::t[], ...)`` with the columns as
+    """PostgreSQL: COPY for large batches (the autoincrement key numbered from its sequence
+    first), else one ``INSERT ... SELECT * FROM unnest($1::t[], ...)`` with the columns as
     arrays, ``RETURNING`` only what the database generates. SQLite: executemany of a one-row
     INSERT; a generated rowid key is worked out from ``last_insert_rowid()``. None where the
     columns do not allow it (custom types on PostgreSQL, other generated columns on SQLite)."""
@@ -111,36 +127,44 @@ def _bulk_plan(dialect: Dialect, cls: type, present: tuple[int, ...]) -> _BulkPl
             sql += " RETURNING " + ", ".join(_compile.quote(info.columns[i].name)
                                              for i in generated)
         loaders = tuple(info.columns[i].type.result_processor(dialect.name) for i in generated)
-        return _BulkPlan(sql, procs, generated, loaders, False)
+        copy_columns = key_name = None
+        if dialect.copy and not generated:
+            copy_columns = [c.name for c in columns]
+        elif dialect.copy and _autoincrement_key(info, generated):
+            copy_columns = [c.name for c in info.columns]
+            key_name = info.columns[generated[0]].name
+        return _BulkPlan(sql, procs, generated, loaders, copy_columns=copy_columns,
+                         key_name=key_name)
     rowid = bool(generated)
-    if rowid and (len(generated) != 1 or generated != info.pk_indexes
-                  or not info.columns[generated[0]].is_autoincrement):
+    if rowid and not _autoincrement_key(info, generated):
         return None
     marks = ", ".join("?" * len(columns))
     return _BulkPlan(f"INSERT INTO {info.quoted} ({names}) VALUES ({marks})", procs, generated,
-                     (None,) * len(generated), rowid)
+                     (None,) * len(generated), rowid=rowid)
 
 
 async def _bulk_insert(sess: "Session", cls: type, present: tuple[int, ...],
                        group: list[TableBase]) -> bool:
     dialect = sess.dialect
-    plans = cls.__table__.bulk_plans
+    info = cls.__table__
     key = (dialect.name, present)
-    if key not in plans:
-        plans[key] = _bulk_plan(dialect, cls, present)
-    plan = plans[key]
+    if key not in info.bulk_plans:
+        info.bulk_plans[key] = _bulk_plan(dialect, cls, present)
+    plan = info.bulk_plans[key]
     if plan is None:
         return False
-    params = _row.write_params(group, present, plan.procs, ())
-    if dialect.numeric:
-        arrays = list(zip(*params))
+    if plan.copy_columns is not None and len(group) >= COPY_ROWS \
+            and await _copy_insert(sess, info, plan, present, group):
+        pass
+    elif dialect.numeric:
+        arrays = list(zip(*_row.write_params(group, present, plan.procs, ())))
         if plan.generated:
             _row.fill_generated(group, await sess._fetch(plan.sql, arrays), plan.generated,
                                 plan.loaders)
         else:
             await sess._execute(plan.sql, arrays)
     else:
-        await sess._executemany(plan.sql, params)
+        await sess._executemany(plan.sql, _row.write_params(group, present, plan.procs, ()))
         if plan.rowid:
             # in one transaction SQLite numbers new rowids max + 1, one after the other
             last = (await sess._fetch("SELECT last_insert_rowid()", ()))[0][0]
@@ -148,6 +172,24 @@ async def _bulk_insert(sess: "Session", cls: type, present: tuple[int, ...],
             _row.fill_generated(group, [(k,) for k in range(first, last + 1)], plan.generated,
                                 plan.loaders)
     _row.mark_written(group, sess)
+    return True
+
+
+async def _copy_insert(sess: "Session", info: Any, plan: _BulkPlan, present: tuple[int, ...],
+                       group: list[TableBase]) -> bool:
+    """COPY the rows (PostgreSQL); False where the key has no sequence to number them from."""
+    indexes = present
+    procs = plan.procs
+    if plan.key_name is not None:
+        keys = await sess._fetch(
+            "SELECT nextval(pg_get_serial_sequence($1, $2)) FROM generate_series(1, $3)",
+            [info.quoted, plan.key_name, len(group)])
+        if not keys or keys[0][0] is None:
+            return False
+        _row.fill_generated(group, keys, plan.generated, plan.loaders)
+        indexes = tuple(range(len(info.columns)))
+        procs = tuple(c.type.bind_processor(sess.dialect.name) for c in info.columns)
+    await sess._copy(info.name, plan.copy_columns, _row.write_params(group, indexes, procs, ()))
     return True
 
 

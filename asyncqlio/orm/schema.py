@@ -234,7 +234,8 @@ class TableBase(_row.RowBase):
             column.table = cls
             column.table_name = name
             column.sql = quoted + "." + quote(column.name)
-            attr = _row.ColumnAttr(column, i, column.type.setter(), column.type.fast_type)
+            attr = _row.ColumnAttr(column, i, column.type.setter(), column.type.fast_type,
+                                   column.type.fast_naive)
             attrs[column.attr_name] = attr
             setattr(cls, column.attr_name, attr)
         for index in indexes:
@@ -253,10 +254,6 @@ class TableBase(_row.RowBase):
         if name in cls.metadata.tables and cls.metadata.tables[name] is not cls:
             raise SchemaError(f"a table named {name!r} is already defined")
         cls.metadata.tables[name] = cls
-
-    def __init__(self, **values: Any) -> None:
-        info = type(self).__table__
-        _row.init_row(self, len(info.columns), info.defaults, info.attrs, values)
 
     # --- class-level API
     @classmethod

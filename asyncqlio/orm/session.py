@@ -33,6 +33,9 @@ class SessionState(enum.Enum):
     CLOSED = 3
 
 
+_UNUSABLE = frozenset((SessionState.FAILED, SessionState.CLOSED))
+
+
 class _Write:
     """What ``add()`` returns: the row is registered already; awaiting writes it now."""
 
@@ -151,6 +154,14 @@ class Session:
             self.state = SessionState.FAILED
             raise
 
+    async def _copy(self, table: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
+        conn = await self._ready()
+        try:
+            await conn.copy_rows(table, columns, rows)
+        except BaseException:
+            self.state = SessionState.FAILED
+            raise
+
     # --- transactions
     async def commit(self) -> "Session":
         """Write pending rows and commit. The session stays usable."""
@@ -258,7 +269,8 @@ class Session:
         it now (INSERT for a new row, UPDATE of its changed columns for a loaded one)."""
         if not isinstance(row, TableBase):
             raise ArgumentError(f"add() takes a table row, not {row!r}")
-        self._check_open()
+        if self.state in _UNUSABLE:
+            self._check_open()
         if row._state == _row.TRANSIENT:
             row._state = _row.PENDING
         self._pending[id(row)] = row

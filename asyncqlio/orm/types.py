@@ -38,6 +38,8 @@ class ColumnType:
     #: values of exactly this type are stored as assigned, without calling the checks: the
     #: type must pass ``validate_set`` and be returned unchanged by ``on_set``
     fast_type: type | None = None
+    #: ``fast_type`` values are taken as they are only when naive (``tzinfo is None``)
+    fast_naive = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -320,6 +322,9 @@ class Timestamp(ColumnType):
     def __init__(self, timezone: bool = False) -> None:
         super().__init__()
         self.timezone = timezone
+        if not timezone:
+            self.fast_type = datetime.datetime
+            self.fast_naive = True
 
     def validate_set(self, value: Any) -> bool:
         return isinstance(value, datetime.datetime) and \
