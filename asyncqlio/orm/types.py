@@ -284,19 +284,13 @@ class Boolean(ColumnType):
     def sql(self, dialect: str = POSTGRESQL) -> str:
         return "BOOLEAN"
 
-    def _bind(self, dialect: str) -> Processor:
-        return int if dialect == SQLITE else None
-
     def _result(self, dialect: str) -> Processor:
+        # sqlite3 binds a bool as the integer 0 or 1 itself; only reading needs converting
         return bool if dialect == SQLITE else None
 
 
 def _iso(value: Any) -> str:
     return value.isoformat()
-
-
-def _sqlite_datetime(value: datetime.datetime) -> str:
-    return value.isoformat(" ")
 
 
 def _sqlite_utc(value: datetime.datetime) -> str:
@@ -338,7 +332,8 @@ class Timestamp(ColumnType):
     def _bind(self, dialect: str) -> Processor:
         if dialect != SQLITE:
             return None
-        return _sqlite_utc if self.timezone else _sqlite_datetime
+        # str() of a naive datetime is isoformat(" "), SQLite's own format, in C
+        return _sqlite_utc if self.timezone else str
 
     def _result(self, dialect: str) -> Processor:
         if dialect != SQLITE:
