@@ -392,34 +392,123 @@ class Compiler:
     numeric = cython.declare(cython.bint, visibility="public")
     parts = cython.declare(list, visibility="public")
     params = cython.declare(list, visibility="public")
+    key = cython.declare(list, visibility="public")
+    procs = cython.declare(dict)
 
     def __init__(self, dialect: str, numeric: cython.bint):
         self.dialect = dialect
         self.numeric = numeric
         self.parts = []
         self.params = []
+        self.key = []
+        procs = _bind_procs.get(dialect)
+        if procs is None:
+            procs = _bind_procs[dialect] = {}
+        self.procs = procs
 
     def result(self):
         return "".join(self.parts), self.params
 
     @cython.ccall
-    def bind(self, value, coltype) -> str:
-        """Add one parameter (converted for the dialect by ``coltype``) and return its
-        placeholder."""
+    def bind_value(self, value, coltype) -> cython.int:
+        """Add one parameter, converted for the dialect by ``coltype``; its cast code (see
+        ``_cast``)."""
         if coltype is not None and value is not None:
-            proc = coltype.bind_processor(self.dialect)
+            try:
+                proc = self.procs[coltype]
+            except KeyError:
+                proc = self.procs[coltype] = coltype.bind_processor(self.dialect)
             if proc is not None:
                 value = proc(value)
         self.params.append(value)
         if self.numeric:
-            # asyncpg would truncate a float or Decimal sent for an integer parameter
-            # (score >= 0.5 matching 0), so they keep their own type
-            if type(value) is float:
-                return "$" + str(len(self.params)) + "::float8"
-            if type(value) is Decimal:
-                return "$" + str(len(self.params)) + "::numeric"
-            return "$" + str(len(self.params))
-        return "?"
+            return _cast(value)
+        return 0
+
+    @cython.ccall
+    def bind(self, value, coltype) -> str:
+        """Add one parameter and return its placeholder."""
+        cast: cython.int = self.bind_value(value, coltype)
+        if not self.numeric:
+            return "?"
+        mark = "$" + str(len(self.params))
+        if cast == 1:
+            return mark + "::float8"
+        if cast == 2:
+            return mark + "::numeric"
+        return mark
+
+    @cython.ccall
+    def shape(self, node) -> cython.int:
+        """Bind the values of ``node`` as ``visit`` would, in the same order, but record its
+        shape in ``key`` instead of writing SQL: equal keys compile to the same SQL."""
+        key: list = self.key
+        kind: cython.int
+        if not isinstance(node, Node):
+            key.append(K_PARAM)  # compiles as a Param does
+            key.append(self.bind_value(node, None))
+            return 0
+        kind = (cython.cast(Node, node)).kind
+        key.append(kind)
+        if kind == K_COLUMN:
+            key.append((cython.cast(ColumnNode, node)).sql)
+        elif kind == K_PARAM:
+            p: Param = cython.cast(Param, node)
+            key.append(self.bind_value(p.value, p.type))
+        elif kind == K_BINARY:
+            b: BinaryExpr = cython.cast(BinaryExpr, node)
+            key.append(b.op)
+            self.shape(b.left)
+            self.shape(b.right)
+        elif kind == K_BOOL:
+            bo: BoolExpr = cython.cast(BoolExpr, node)
+            key.append(bo.op)
+            key.append(len(bo.items))
+            for item in bo.items:
+                self.shape(item)
+        elif kind == K_NOT:
+            self.shape((cython.cast(NotExpr, node)).item)
+        elif kind == K_IN:
+            i: InExpr = cython.cast(InExpr, node)
+            key.append(i.negate)
+            key.append(len(i.values))
+            if i.values:
+                self.shape(i.left)
+            typ = getattr(i.left, "type", None)
+            for v in i.values:
+                if isinstance(v, Node):
+                    self.shape(v)
+                else:
+                    key.append(K_PARAM)
+                    key.append(self.bind_value(v, typ))
+        elif kind == K_BETWEEN:
+            bt: BetweenExpr = cython.cast(BetweenExpr, node)
+            self.shape(bt.left)
+            self.shape(bt.low)
+            self.shape(bt.high)
+        elif kind == K_NULL:
+            nu: NullExpr = cython.cast(NullExpr, node)
+            key.append(nu.negate)
+            self.shape(nu.left)
+        elif kind == K_LIKE:
+            lk: LikeExpr = cython.cast(LikeExpr, node)
+            key.append(lk.insensitive)
+            key.append(lk.negate)
+            self.shape(lk.left)
+            self.shape(lk.pattern)
+        elif kind == K_ORDER:
+            o: OrderExpr = cython.cast(OrderExpr, node)
+            key.append(o.desc)
+            self.shape(o.item)
+        elif kind == K_FUNC:
+            f: FuncExpr = cython.cast(FuncExpr, node)
+            key.append(f.name)
+            key.append(len(f.args))
+            for arg in f.args:
+                self.shape(arg)
+        elif kind != K_STAR:
+            raise TypeError(f"cannot compile {node!r}")
+        return 0
 
     @cython.ccall
     def visit(self, node) -> cython.int:
@@ -563,6 +652,62 @@ class Compiler:
             first = False
             self.visit(item)
         return 0
+
+
+@cython.cfunc
+@cython.inline
+def _cast(value) -> cython.int:
+    """asyncpg would truncate a float or Decimal sent for an integer parameter (score >= 0.5
+    matching 0), so on PostgreSQL they are cast to their own type: 1 float8, 2 numeric."""
+    if type(value) is float:
+        return 1
+    if type(value) is Decimal:
+        return 2
+    return 0
+
+
+#: dialect -> {column type: its bind processor or None}, so binding a value costs a lookup
+_bind_procs: dict = {}
+
+#: SQL of the select statements compiled so far, by shape (see ``Compiler.shape``)
+_select_cache: dict = {}
+SELECT_CACHE_SIZE = 2000
+
+
+@cython.ccall
+def select_cached(compiler: Compiler, columns_sql: str, from_sql: str, where, order_by,
+                  limit, offset, for_update: cython.bint):
+    """``compile_select`` for a repeated query shape at the cost of one walk that binds the
+    values and one dict lookup; the SQL text is built only the first time."""
+    key: list = compiler.key
+    key.append(compiler.dialect)
+    key.append(columns_sql)
+    key.append(from_sql)
+    key.append(for_update)
+    if where is not None:
+        compiler.shape(where)
+    key.append(-1)
+    if order_by:
+        for item in order_by:
+            compiler.shape(item)
+    key.append(-1)
+    if limit is not None:
+        compiler.bind_value(limit, None)
+        key.append(1)
+    if offset is not None:
+        compiler.bind_value(offset, None)
+        key.append(2)
+    shape = tuple(key)
+    sql = _select_cache.get(shape)
+    if sql is not None:
+        return sql, compiler.params
+    fresh = Compiler(compiler.dialect, compiler.numeric)
+    sql, params = compile_select(fresh, columns_sql, from_sql, where, order_by, limit, offset,
+                                 for_update)
+    if len(_select_cache) >= SELECT_CACHE_SIZE:
+        _select_cache.clear()
+    _select_cache[shape] = sql
+    return sql, params
 
 
 @cython.ccall

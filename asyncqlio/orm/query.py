@@ -112,7 +112,7 @@ class SelectQuery(Generic[T]):
         table = self._from()
         info = table.__table__
         d = self.session.dialect
-        return _compile.compile_select(
+        return _compile.select_cached(
             _compile.Compiler(d.name, d.numeric), info.select_sql, info.quoted,
             _conjunction(self.conditions), self.orders,
             self._limit if limit is None else limit, self._offset, self._for_update)
@@ -137,7 +137,7 @@ class SelectQuery(Generic[T]):
         d = self.session.dialect
         compiler = _compile.Compiler(d.name, d.numeric)
         window = self._limit is not None or self._offset is not None
-        sql, params = _compile.compile_select(
+        sql, params = _compile.select_cached(
             compiler, "1" if window else "count(*)", table.__table__.quoted,
             _conjunction(self.conditions), None, self._limit, self._offset, False)
         if window:
