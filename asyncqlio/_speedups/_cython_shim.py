@@ -8,6 +8,7 @@ compiled = False
 int = int
 bint = bool
 Py_ssize_t = int
+ulonglong = int
 double = float
 
 

@@ -47,6 +47,10 @@ class RowBase:
     _history = cython.declare(object, visibility="public")
     _session = cython.declare(object, visibility="public")
     _state = cython.declare(cython.int, visibility="public")
+    #: bit i set: column i still holds the driver's value; ``_loaders[i]`` converts it on
+    #: first use, so a load pays only for the columns that are read
+    _unconverted = cython.declare(cython.ulonglong, visibility="public")
+    _loaders = cython.declare(object, visibility="public")
 
     def __init__(self, **values):
         info = type(self).__table__
@@ -82,6 +86,8 @@ class ColumnAttr:
         if obj is None:
             return self.column
         row: RowBase = cython.cast(RowBase, obj)
+        if row._unconverted and (row._unconverted >> self.index) & 1:
+            return _convert(row, self.index)
         value = row._values[self.index]
         if value is NO_VALUE:
             return None
@@ -90,6 +96,8 @@ class ColumnAttr:
     def __set__(self, obj, value):
         row: RowBase = cython.cast(RowBase, obj)
         value = _checked(self, value)
+        if row._unconverted and (row._unconverted >> self.index) & 1:
+            _convert(row, self.index)  # the history keeps the old value as Python sees it
         values = row._values
         if type(values) is not list:
             values = list(values)
@@ -103,6 +111,41 @@ class ColumnAttr:
 
     def __delete__(self, obj):
         raise AttributeError(f"cannot delete column attribute {self.column!r}")
+
+
+@cython.cfunc
+def _convert(row: RowBase, index: cython.Py_ssize_t) -> object:
+    """Convert one column still holding the driver's value, and keep the result."""
+    values = row._values
+    if type(values) is not list:
+        values = list(values)
+        row._values = values
+    value = values[index]
+    if value is not None:
+        value = row._loaders[index](value)
+        values[index] = value
+    row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << index)
+    return value
+
+
+@cython.ccall
+def materialize(obj):
+    """Convert every column not converted yet (for code that reads ``_values`` directly)."""
+    row: RowBase = cython.cast(RowBase, obj)
+    i: cython.Py_ssize_t
+    if row._unconverted:
+        for i in range(len(row._loaders)):
+            if (row._unconverted >> i) & 1:
+                _convert(row, i)
+
+
+@cython.ccall
+def column_value(obj, index: cython.Py_ssize_t):
+    """A column's value as Python sees it (NO_VALUE where never set)."""
+    row: RowBase = cython.cast(RowBase, obj)
+    if row._unconverted and (row._unconverted >> index) & 1:
+        return _convert(row, index)
+    return row._values[index]
 
 
 @cython.cfunc
@@ -140,6 +183,7 @@ def init_row(obj, ncolumns: cython.Py_ssize_t, defaults: tuple, attrs: dict, kwa
     row._values = values
     row._history = history if history else None
     row._state = TRANSIENT
+    row._unconverted = 0
 
 
 @cython.ccall
@@ -157,15 +201,35 @@ def load_values(record, loaders: tuple) -> object:
     return values
 
 
+#: rows keep unconverted columns only while each fits one bit of ``_unconverted``
+LAZY_COLUMNS = 64
+
+
 @cython.ccall
 def hydrate(cls: type, rows, loaders: tuple, session) -> list:
     """Driver rows -> persistent instances of ``cls``; ``loaders`` is ``((index, fn), ...)``
-    for the columns whose driver value needs converting, or empty."""
+    for the columns whose driver value needs converting, or empty. Each row keeps the record
+    itself; the loaders run when a column is first used."""
     out: list = []
     row: RowBase
+    mask: cython.ulonglong = 0
+    per_column = None
+    eager: cython.bint = False
+    if loaders:
+        width = max([idx for idx, _ in loaders]) + 1
+        if width > LAZY_COLUMNS:
+            eager = True
+        else:
+            per = [None] * width
+            for idx, fn in loaders:
+                per[idx] = fn
+                mask |= cython.cast(cython.ulonglong, 1) << idx
+            per_column = tuple(per)
     for record in rows:
         row = cls.__new__(cls)
-        row._values = load_values(record, loaders)
+        row._values = load_values(record, loaders) if eager else record
+        row._unconverted = mask
+        row._loaders = per_column
         row._state = PERSISTENT
         row._session = session
         out.append(row)
@@ -177,6 +241,7 @@ def load_into(obj, record, loaders: tuple, session):
     """Overwrite a row's values with what the database returned; its history is cleared."""
     row: RowBase = cython.cast(RowBase, obj)
     row._values = load_values(record, loaders)
+    row._unconverted = 0
     row._history = None
     row._state = PERSISTENT
     row._session = session
@@ -201,6 +266,7 @@ def group_by_columns(rows) -> list:
     current: list = None
     for obj in rows:
         row = cython.cast(RowBase, obj)
+        materialize(row)
         key = _present(row._values)
         if type(obj) is not last_cls or key != last_key:
             current = []
@@ -254,6 +320,7 @@ def write_params(rows, indexes: tuple, procs: tuple, key_indexes: tuple) -> list
     j: cython.Py_ssize_t
     for obj in rows:
         row = cython.cast(RowBase, obj)
+        materialize(row)
         values = row._values
         params: list = []
         for j in range(n):

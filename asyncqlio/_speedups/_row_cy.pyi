@@ -16,6 +16,8 @@ class RowBase:
     _history: dict[int, Any] | None
     _session: Any
     _state: int
+    _unconverted: int
+    _loaders: tuple[Callable[[Any], Any] | None, ...] | None
     def __init__(self, **values: Any) -> None: ...
 
 class ColumnAttr:
@@ -34,6 +36,10 @@ def init_row(obj: RowBase, ncolumns: int, defaults: tuple[tuple[str, ColumnAttr,
 
 Loaders = tuple[tuple[int, Callable[[Any], Any]], ...]
 
+LAZY_COLUMNS: int
+
+def materialize(obj: RowBase) -> None: ...
+def column_value(obj: RowBase, index: int) -> Any: ...
 def load_values(record: Sequence[Any], loaders: Loaders) -> Sequence[Any]: ...
 def hydrate(cls: type, rows: Iterable[Sequence[Any]], loaders: Loaders, session: Any) -> list[Any]: ...
 def load_into(obj: RowBase, record: Sequence[Any], loaders: Loaders, session: Any) -> None: ...

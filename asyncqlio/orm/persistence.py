@@ -198,7 +198,7 @@ def _pk_condition(row: TableBase, history: dict | None) -> Any:
     info = type(row).__table__
     conds = []
     for i in info.pk_indexes:
-        value = history[i] if history and i in history else row._values[i]
+        value = history[i] if history and i in history else _row.column_value(row, i)
         if value is NO_VALUE or value is None:
             raise ArgumentError(f"{type(row).__name__} row has no primary key value")
         column = info.columns[i]

@@ -307,8 +307,7 @@ class TableBase(_row.RowBase):
 
     # --- instance API
     def primary_key_values(self) -> tuple:
-        values = self._values
-        return tuple(values[i] for i in type(self).__table__.pk_indexes)
+        return tuple(_row.column_value(self, i) for i in type(self).__table__.pk_indexes)
 
     def to_dict(self) -> dict[str, Any]:
         attrs = type(self).__table__.attrs
