@@ -36,12 +36,21 @@ class InvalidRequestError(DatabaseException):
     """The call is not valid in the object's current state."""
 
 
+class ExpiredAttributeError(InvalidRequestError):
+    """An attribute expired by ``Session.expire()`` was read before a refresh (reading it
+    never loads it behind the caller's back)."""
+
+
 class PendingRollbackError(InvalidRequestError):
     """A statement failed in this transaction; only ``rollback()`` is allowed now."""
 
 
 class SessionClosedError(InvalidRequestError):
     """The session (or result) was closed or never started."""
+
+
+class NotLoadedError(InvalidRequestError):
+    """A relationship was read before it was loaded (asyncqlio never loads on access)."""
 
 
 class StaleDataError(InvalidRequestError):

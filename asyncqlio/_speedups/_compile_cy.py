@@ -24,6 +24,9 @@ K_ORDER = 10
 K_FUNC = 11
 K_STAR = 12
 K_SUBQUERY = 13
+K_LABEL = 14
+K_ALIAS = 15
+K_EXISTS = 16
 
 
 def _is_compiled() -> bool:
@@ -47,10 +50,20 @@ def escape_like(value: str) -> str:
 
 
 @cython.cfunc
-def _values(values, name: str) -> list:
-    """The values of ``IN``; a string is refused (it would be taken letter by letter)."""
+def _values(values, name: str) -> object:
+    """The values of ``IN``: a list, or a select (a :class:`Select` or anything with
+    ``__clause__()``, such as a query builder). A string is refused (it would be taken
+    letter by letter)."""
+    if isinstance(values, Select):
+        return values
+    clause = getattr(values, "__clause__", None)
+    if clause is not None:
+        values = clause()
+        if not isinstance(values, Select):
+            raise TypeError(f"{name}() takes a select, not {values!r}")
+        return values
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name}() takes a list, tuple or set of values")
+        raise TypeError(f"{name}() takes a list, tuple or set of values, or a select")
     return list(values)
 
 
@@ -192,6 +205,10 @@ class Node:
 
     def desc(self):
         return OrderExpr(self, True)
+
+    def label(self, name: str):
+        """``expr AS "name"`` in a column list; the key of the value in result rows."""
+        return Label(self, name)
 
 
 @cython.cfunc
@@ -383,6 +400,86 @@ class Star(Node):
         self.kind = K_STAR
 
 
+@cython.cclass
+class Label(Node):
+    """``item AS "name"`` where columns are listed; just ``item`` anywhere else."""
+
+    item = cython.declare(object, visibility="public")
+    name = cython.declare(str, visibility="public")
+
+    def __init__(self, item, name: str):
+        quote(name)
+        self.kind = K_LABEL
+        self.item = item
+        self.name = name
+        self.type = getattr(item, "type", None)
+
+
+@cython.cclass
+class Select(Node):
+    """A whole SELECT statement as a node: compiled on its own, or in parentheses where it
+    is used as a value (``IN``, a scalar subquery).
+
+    ``columns`` holds nodes (Label for ``AS``) or ready SQL text (a table's column list);
+    ``froms`` quoted table names or :class:`Alias` nodes; ``joins`` ``(join SQL keyword,
+    target, on)`` triples with the same kinds of target."""
+
+    columns = cython.declare(list, visibility="public")
+    froms = cython.declare(list, visibility="public")
+    joins = cython.declare(list, visibility="public")
+    where = cython.declare(object, visibility="public")
+    group_by = cython.declare(list, visibility="public")
+    having = cython.declare(object, visibility="public")
+    order_by = cython.declare(list, visibility="public")
+    limit = cython.declare(object, visibility="public")
+    offset = cython.declare(object, visibility="public")
+    distinct = cython.declare(cython.bint, visibility="public")
+    for_update = cython.declare(cython.bint, visibility="public")
+
+    def __init__(self, columns, froms, joins=None, where=None, group_by=None, having=None,
+                 order_by=None, limit=None, offset=None, distinct=False, for_update=False):
+        self.kind = K_SUBQUERY
+        self.columns = list(columns)
+        self.froms = list(froms)
+        self.joins = list(joins) if joins else []
+        self.where = where
+        self.group_by = list(group_by) if group_by else []
+        self.having = having
+        self.order_by = list(order_by) if order_by else []
+        self.limit = limit
+        self.offset = offset
+        self.distinct = distinct
+        self.for_update = for_update
+        if len(self.columns) == 1:
+            self.type = getattr(self.columns[0], "type", None)
+
+
+@cython.cclass
+class Alias(Node):
+    """A select in FROM: ``(SELECT ...) AS "name"``; its columns are ``alias.c.<name>``."""
+
+    select = cython.declare(object, visibility="public")
+    name = cython.declare(str, visibility="public")
+    sql = cython.declare(str, visibility="public")
+
+    def __init__(self, select, name: str):
+        self.kind = K_ALIAS
+        self.select = select
+        self.name = name
+        self.sql = quote(name)
+
+
+@cython.cclass
+class ExistsExpr(Node):
+    """``EXISTS (SELECT ...)``."""
+
+    select = cython.declare(object, visibility="public")
+
+    def __init__(self, select):
+        self.kind = K_EXISTS
+        self.select = select
+
+
 @cython.final
 @cython.cclass
 class Compiler:
@@ -471,6 +568,10 @@ class Compiler:
         elif kind == K_IN:
             i: InExpr = cython.cast(InExpr, node)
             key.append(i.negate)
+            if isinstance(i.values, Select):
+                self.shape(i.left)
+                self.shape(i.values)
+                return 0
             key.append(len(i.values))
             if i.values:
                 self.shape(i.left)
@@ -506,8 +607,67 @@ class Compiler:
             key.append(len(f.args))
             for arg in f.args:
                 self.shape(arg)
+        elif kind == K_LABEL:
+            self.shape((cython.cast(Label, node)).item)
+        elif kind == K_SUBQUERY:
+            self.shape_select(cython.cast(Select, node))
+        elif kind == K_ALIAS:
+            al: Alias = cython.cast(Alias, node)
+            key.append(al.sql)
+            self.shape_select(cython.cast(Select, al.select))
+        elif kind == K_EXISTS:
+            self.shape_select(cython.cast(Select, (cython.cast(ExistsExpr, node)).select))
         elif kind != K_STAR:
             raise TypeError(f"cannot compile {node!r}")
+        return 0
+
+    @cython.ccall
+    def shape_select(self, sel: Select) -> cython.int:
+        """``shape`` of a whole select, in the order ``visit_select`` binds."""
+        key: list = self.key
+        key.append(sel.distinct)
+        key.append(sel.for_update)
+        for item in sel.columns:
+            if isinstance(item, str):
+                key.append(item)
+            else:
+                self.shape(item)
+                if isinstance(item, Label):
+                    key.append((cython.cast(Label, item)).name)
+        key.append(-1)
+        for item in sel.froms:
+            if isinstance(item, str):
+                key.append(item)
+            else:
+                self.shape(item)
+        key.append(-1)
+        for join_kind, target, on in sel.joins:
+            key.append(join_kind)
+            if isinstance(target, str):
+                key.append(target)
+            else:
+                self.shape(target)
+            self.shape(on)
+        key.append(-1)
+        if sel.where is not None:
+            self.shape(sel.where)
+        key.append(-1)
+        for item in sel.group_by:
+            self.shape(item)
+        key.append(-1)
+        if sel.having is not None:
+            self.shape(sel.having)
+        key.append(-1)
+        for item in sel.order_by:
+            self.shape(item)
+        key.append(-1)
+        if sel.limit is not None:
+            self.bind_value(sel.limit, None)
+            key.append(1)
+        if sel.offset is not None:
+            self.bind_value(sel.offset, None)
+            key.append(2)
+        key.append(-2)
         return 0
 
     @cython.ccall
@@ -582,14 +742,92 @@ class Compiler:
             parts.append(")")
         elif kind == K_STAR:
             parts.append("*")
+        elif kind == K_LABEL:
+            self.visit((cython.cast(Label, node)).item)
+        elif kind == K_SUBQUERY:
+            parts.append("(")
+            self.visit_select(cython.cast(Select, node))
+            parts.append(")")
+        elif kind == K_ALIAS:
+            al: Alias = cython.cast(Alias, node)
+            parts.append("(")
+            self.visit_select(cython.cast(Select, al.select))
+            parts.append(") AS ")
+            parts.append(al.sql)
+        elif kind == K_EXISTS:
+            parts.append("EXISTS (")
+            self.visit_select(cython.cast(Select, (cython.cast(ExistsExpr, node)).select))
+            parts.append(")")
         else:
             raise TypeError(f"cannot compile {node!r}")
+        return 0
+
+    @cython.ccall
+    def visit_select(self, sel: Select) -> cython.int:
+        """The SELECT statement, without parentheses."""
+        parts: list = self.parts
+        parts.append("SELECT DISTINCT " if sel.distinct else "SELECT ")
+        first: cython.bint = True
+        for item in sel.columns:
+            if not first:
+                parts.append(", ")
+            first = False
+            if isinstance(item, str):
+                parts.append(item)
+            else:
+                self.visit(item)
+                if isinstance(item, Label):
+                    parts.append(" AS " + quote((cython.cast(Label, item)).name))
+        if sel.froms:
+            parts.append(" FROM ")
+            first = True
+            for item in sel.froms:
+                if not first:
+                    parts.append(", ")
+                first = False
+                if isinstance(item, str):
+                    parts.append(item)
+                else:
+                    self.visit(item)
+        for join_kind, target, on in sel.joins:
+            parts.append(" " + join_kind + " ")
+            if isinstance(target, str):
+                parts.append(target)
+            else:
+                self.visit(target)
+            parts.append(" ON ")
+            self.visit(on)
+        self.where(sel.where)
+        if sel.group_by:
+            parts.append(" GROUP BY ")
+            self.comma_list(sel.group_by)
+        if sel.having is not None:
+            parts.append(" HAVING ")
+            self.visit(sel.having)
+        if sel.order_by:
+            parts.append(" ORDER BY ")
+            self.comma_list(sel.order_by)
+        if sel.limit is not None:
+            parts.append(" LIMIT " + self.bind(sel.limit, None))
+        if sel.offset is not None:
+            if sel.limit is None and self.dialect == "sqlite":
+                parts.append(" LIMIT -1")
+            parts.append(" OFFSET " + self.bind(sel.offset, None))
+        if sel.for_update and self.dialect == "postgresql":
+            parts.append(" FOR UPDATE")
         return 0
 
     @cython.cfunc
     def visit_in(self, node: InExpr) -> cython.int:
         parts: list = self.parts
         values = node.values
+        if isinstance(values, Select):
+            parts.append("(")
+            self.visit(node.left)
+            parts.append(" NOT IN " if node.negate else " IN ")
+            self.visit(values)
+            parts.append(")")
+            return 0
         if not values:
             # x IN () is not valid SQL; it is never true (and NOT IN () always is)
             parts.append("(1 = 1)" if node.negate else "(1 = 0)")
@@ -704,6 +942,32 @@ def select_cached(compiler: Compiler, columns_sql: str, from_sql: str, where, or
     fresh = Compiler(compiler.dialect, compiler.numeric)
     sql, params = compile_select(fresh, columns_sql, from_sql, where, order_by, limit, offset,
                                  for_update)
+    if len(_select_cache) >= SELECT_CACHE_SIZE:
+        _select_cache.clear()
+    _select_cache[shape] = sql
+    return sql, params
+
+
+@cython.ccall
+def compile_statement(compiler: Compiler, sel: Select):
+    """A :class:`Select` node compiled as a statement."""
+    compiler.visit_select(sel)
+    return compiler.result()
+
+
+@cython.ccall
+def statement_cached(compiler: Compiler, sel: Select):
+    """``compile_statement`` through the shape cache that ``select_cached`` uses."""
+    key: list = compiler.key
+    key.append(compiler.dialect)
+    key.append(K_SUBQUERY)
+    compiler.shape_select(sel)
+    shape = tuple(key)
+    sql = _select_cache.get(shape)
+    if sql is not None:
+        return sql, compiler.params
+    fresh = Compiler(compiler.dialect, compiler.numeric)
+    sql, params = compile_statement(fresh, sel)
     if len(_select_cache) >= SELECT_CACHE_SIZE:
         _select_cache.clear()
     _select_cache[shape] = sql

@@ -13,6 +13,9 @@ K_ORDER: int
 K_FUNC: int
 K_STAR: int
 K_SUBQUERY: int
+K_LABEL: int
+K_ALIAS: int
+K_EXISTS: int
 
 def _is_compiled() -> bool: ...
 def quote(name: str) -> str: ...
@@ -58,6 +61,7 @@ class Node:
     def isnot(self, other: None) -> NullExpr: ...
     def asc(self) -> OrderExpr: ...
     def desc(self) -> OrderExpr: ...
+    def label(self, name: str) -> Label: ...
 
 class ColumnNode(Node):
     name: Any
@@ -124,6 +128,40 @@ class FuncExpr(Node):
 class Star(Node):
     def __init__(self) -> None: ...
 
+class Label(Node):
+    item: Any
+    name: str
+    def __init__(self, item: Any, name: str) -> None: ...
+
+class Select(Node):
+    columns: list[Any]
+    froms: list[Any]
+    joins: list[tuple[str, Any, Any]]
+    where: Any
+    group_by: list[Any]
+    having: Any
+    order_by: list[Any]
+    limit: int | None
+    offset: int | None
+    distinct: bool
+    for_update: bool
+    def __init__(self, columns: Iterable[Any], froms: Iterable[Any],
+                 joins: Iterable[tuple[str, Any, Any]] | None = ..., where: Any = ...,
+                 group_by: Iterable[Any] | None = ..., having: Any = ...,
+                 order_by: Iterable[Any] | None = ..., limit: int | None = ...,
+                 offset: int | None = ..., distinct: bool = ...,
+                 for_update: bool = ...) -> None: ...
+
+class Alias(Node):
+    select: Select
+    name: str
+    sql: str
+    def __init__(self, select: Select, name: str) -> None: ...
+
+class ExistsExpr(Node):
+    select: Select
+    def __init__(self, select: Select) -> None: ...
+
 class Compiler:
     dialect: str
     numeric: bool
@@ -135,6 +173,8 @@ class Compiler:
     def bind_value(self, value: Any, coltype: Any) -> int: ...
     def bind(self, value: Any, coltype: Any) -> str: ...
     def shape(self, node: Any) -> int: ...
+    def shape_select(self, sel: Select) -> int: ...
+    def visit_select(self, sel: Select) -> int: ...
     def visit(self, node: Any) -> int: ...
     def where(self, condition: Node | None) -> int: ...
     def comma_list(self, items: Iterable[Any]) -> int: ...
@@ -144,6 +184,8 @@ SELECT_CACHE_SIZE: int
 def select_cached(compiler: Compiler, columns_sql: str, from_sql: str, where: Node | None,
                   order_by: Sequence[Node] | None, limit: int | None, offset: int | None,
                   for_update: bool) -> tuple[str, list[Any]]: ...
+def compile_statement(compiler: Compiler, sel: Select) -> tuple[str, list[Any]]: ...
+def statement_cached(compiler: Compiler, sel: Select) -> tuple[str, list[Any]]: ...
 def compile_select(compiler: Compiler, columns_sql: str, from_sql: str, where: Node | None,
                    order_by: Sequence[Node] | None, limit: int | None, offset: int | None,
                    for_update: bool) -> tuple[str, list[Any]]: ...

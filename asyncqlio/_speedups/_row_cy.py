@@ -12,6 +12,8 @@ try:
 except ModuleNotFoundError:  # running uncompiled without Cython installed
     from asyncqlio._speedups import _cython_shim as cython
 
+from asyncqlio.exc import ExpiredAttributeError
+
 
 class _NoValue:
     """The value of a column that was never set (distinct from NULL/None)."""
@@ -26,6 +28,22 @@ class _NoValue:
 
 
 NO_VALUE = _NoValue()
+
+
+class _Expired:
+    """The value of a column expired by ``Session.expire``: reading it raises until a
+    refresh or a query loads it again (no hidden I/O)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "EXPIRED"
+
+    def __reduce__(self):
+        return "EXPIRED"
+
+
+EXPIRED = _Expired()
 
 # instance states (see asyncqlio.orm.inspection)
 TRANSIENT = 0
@@ -51,6 +69,8 @@ class RowBase:
     #: first use, so a load pays only for the columns that are read
     _unconverted = cython.declare(cython.ulonglong, visibility="public")
     _loaders = cython.declare(object, visibility="public")
+    #: some column holds EXPIRED: a query loading this row again fills the row in
+    _expired = cython.declare(cython.bint, visibility="public")
 
     def __init__(self, **values):
         info = type(self).__table__
@@ -91,6 +111,10 @@ class ColumnAttr:
         value = row._values[self.index]
         if value is NO_VALUE:
             return None
+        if value is EXPIRED:
+            raise ExpiredAttributeError(
+                f"{type(obj).__name__}.{self.column.attr_name} was expired; "
+                "await sess.refresh(obj) (or load it with a query) before reading it")
         return value
 
     def __set__(self, obj, value):
@@ -105,6 +129,9 @@ class ColumnAttr:
         history = row._history
         if history is None:
             row._history = {self.index: values[self.index]}
+            if row._session is not None:
+                # the session flushes rows it tracks that have history: no add() needed
+                row._session._dirty[id(obj)] = obj
         elif self.index not in history:
             history[self.index] = values[self.index]
         values[self.index] = value
@@ -237,11 +264,257 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
 
 
 @cython.ccall
+def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dict,
+                     pk_indexes: tuple) -> list:
+    """:func:`hydrate` through the session's identity map of ``cls``, keyed by the primary
+    key value (a tuple for a compound key; a plain value otherwise, which spares building
+    and hashing two tuples per row): a row already in the map is returned as it is (its
+    unflushed changes kept), or, if it was expired, with its values loaded again; new rows
+    are added to the map."""
+    out: list = []
+    row: RowBase
+    mask: cython.ulonglong = 0
+    per_column = None
+    eager: cython.bint = False
+    n: cython.Py_ssize_t = len(pk_indexes)
+    if loaders:
+        width = max([idx for idx, _ in loaders]) + 1
+        if width > LAZY_COLUMNS:
+            eager = True
+        else:
+            per = [None] * width
+            for idx, fn in loaders:
+                per[idx] = fn
+                mask |= cython.cast(cython.ulonglong, 1) << idx
+            per_column = tuple(per)
+    pk_fns: tuple = _pk_loaders(loaders, pk_indexes) if loaders else (None,) * n
+    first: cython.Py_ssize_t = pk_indexes[0]
+    first_fn = pk_fns[0]
+    for record in rows:
+        if n == 1:  # the usual case, without building a list
+            v = record[first]
+            if first_fn is not None and v is not None:
+                v = first_fn(v)
+            key = v
+        else:
+            key = _key_of(record, pk_indexes, pk_fns)
+        found = identity_map.get(key)
+        if found is not None:
+            row = cython.cast(RowBase, found)
+            if row._expired:
+                _reload_expired(row, load_values(record, loaders))
+            out.append(found)
+            continue
+        row = cls.__new__(cls)
+        row._values = load_values(record, loaders) if eager else record
+        row._unconverted = mask
+        row._loaders = per_column
+        row._state = PERSISTENT
+        row._session = session
+        identity_map[key] = row
+        out.append(row)
+    return out
+
+
+@cython.cfunc
+def _pk_loaders(loaders: tuple, pk_indexes: tuple) -> tuple:
+    """The loader (or None) of each primary key column."""
+    out: list = []
+    for i in pk_indexes:
+        fn = None
+        for idx, f in loaders:
+            if idx == i:
+                fn = f
+                break
+        out.append(fn)
+    return tuple(out)
+
+
+@cython.cfunc
+def _key_of(record, pk_indexes: tuple, pk_fns: tuple) -> tuple:
+    """A compound primary key's values, converted as Python sees them."""
+    key_values: list = []
+    j: cython.Py_ssize_t
+    for j in range(len(pk_indexes)):
+        v = record[pk_indexes[j]]
+        fn = pk_fns[j]
+        if fn is not None and v is not None:
+            v = fn(v)
+        key_values.append(v)
+    return tuple(key_values)
+
+
+@cython.cfunc
+def _reload_expired(row: RowBase, stored):
+    """Fill the expired columns of a row with freshly loaded values."""
+    values = row._values
+    i: cython.Py_ssize_t
+    for i in range(len(values)):
+        if values[i] is EXPIRED:
+            values[i] = stored[i]
+    row._expired = False
+
+
+@cython.ccall
+def expire(obj, indexes):
+    """Mark columns expired: their values and unflushed changes are dropped."""
+    row: RowBase = cython.cast(RowBase, obj)
+    i: cython.Py_ssize_t
+    values = row._values
+    if type(values) is not list:
+        values = list(values)
+        row._values = values
+    for i in indexes:
+        row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << i)
+        values[i] = EXPIRED
+        if row._history is not None:
+            row._history.pop(i, None)
+    if row._history is not None and not row._history:
+        row._history = None
+    row._expired = True
+
+
+@cython.ccall
+def changed(obj) -> tuple:
+    """The indexes of the columns whose value really differs from the stored one."""
+    row: RowBase = cython.cast(RowBase, obj)
+    history = row._history
+    if history is None:
+        return ()
+    values = row._values
+    return tuple(sorted([i for i, old in history.items() if not _unchanged(values[i], old)]))
+
+
+@cython.ccall
+def snapshot(rows) -> list:
+    """What restoring the rows later needs: ``(row, values, history, state, unconverted,
+    expired)`` each, the value lists and histories copied (records are immutable)."""
+    out: list = []
+    row: RowBase
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        values = row._values
+        if type(values) is list:
+            values = list(values)
+        history = row._history
+        if history is not None:
+            history = dict(history)
+        out.append((obj, values, history, row._state, row._unconverted, row._expired))
+    return out
+
+
+@cython.ccall
+def journal(rows, out: list):
+    """Before a flush writes ``rows``: append ``(row, history)`` for each, so a rollback can
+    take the written changes back (a flush replaces a row's history, never changes it)."""
+    row: RowBase
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        out.append((obj, row._history))
+
+
+@cython.ccall
+def rewind(entries, session):
+    """Undo a failed flush on the rows :func:`journal` recorded: their history back, still
+    persistent (an UPDATE or DELETE changes nothing else on the row)."""
+    row: RowBase
+    for obj, history in entries:
+        row = cython.cast(RowBase, obj)
+        row._history = history
+        row._state = PERSISTENT
+        row._session = session
+
+
+@cython.ccall
+def revert(entries, session):
+    """Take back what :func:`journal` recorded, newest first (and each row's unwritten
+    changes before that): the rows hold their values as loaded, nothing left to write."""
+    row: RowBase
+    done: set = set()
+    i: cython.Py_ssize_t
+    for i in range(len(entries) - 1, -1, -1):
+        obj, history = entries[i]
+        row = cython.cast(RowBase, obj)
+        if id(obj) not in done:
+            done.add(id(obj))
+            _take_back(row, row._history)
+        _take_back(row, history)
+        row._history = None
+        row._state = PERSISTENT
+        row._session = session
+
+
+@cython.cfunc
+def _take_back(row: RowBase, history) -> cython.int:
+    if history is None:
+        return 0
+    values = row._values
+    if type(values) is not list:
+        values = list(values)
+        row._values = values
+    for i, old in history.items():
+        values[i] = old
+    return 0
+
+
+@cython.ccall
+def restore(snapshots, session, copy: cython.bint):
+    """Put rows back as :func:`snapshot` saw them, attached to ``session`` (copying the
+    saved lists again where the snapshot may be restored more than once)."""
+    row: RowBase
+    for obj, values, history, state, unconverted, expired in snapshots:
+        row = cython.cast(RowBase, obj)
+        if copy:
+            if type(values) is list:
+                values = list(values)
+            if history is not None:
+                history = dict(history)
+        row._values = values
+        row._history = history
+        row._state = state
+        row._unconverted = unconverted
+        row._expired = expired
+        row._session = session
+
+
+@cython.ccall
+def key_changes(rows) -> list:
+    """The rows whose unwritten changes include a primary key column."""
+    out: list = []
+    row: RowBase
+    last_cls = None
+    keys: tuple = ()
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        if row._history is not None:
+            if type(obj) is not last_cls:
+                last_cls = type(obj)
+                keys = last_cls.__table__.pk_indexes
+            for i in keys:
+                if i in row._history:
+                    out.append(obj)
+                    break
+    return out
+
+
+@cython.ccall
+def detach(rows, state: cython.int):
+    """Rows leave their session (``state`` >= 0 sets their state too)."""
+    row: RowBase
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        row._session = None
+        if state >= 0:
+            row._state = state
+
+
+@cython.ccall
 def load_into(obj, record, loaders: tuple, session):
     """Overwrite a row's values with what the database returned; its history is cleared."""
     row: RowBase = cython.cast(RowBase, obj)
     row._values = load_values(record, loaders)
     row._unconverted = 0
+    row._expired = False
     row._history = None
     row._state = PERSISTENT
     row._session = session
@@ -289,18 +562,15 @@ def group_by_changes(rows) -> list:
     history cleared."""
     groups: dict = {}
     row: RowBase
-    history: dict
     for obj in rows:
         row = cython.cast(RowBase, obj)
         if row._history is None:
             continue
-        history = row._history
-        values = row._values
-        changed = tuple(sorted([i for i, old in history.items() if not _unchanged(values[i], old)]))
-        if not changed:
+        key_changed = changed(row)
+        if not key_changed:
             row._history = None
             continue
-        key = (type(obj), changed)
+        key = (type(obj), key_changed)
         group = groups.get(key)
         if group is None:
             groups[key] = [obj]

@@ -126,6 +126,12 @@ class AiosqliteConnection(Connection):
                 self.in_transaction = self.raw.in_transaction
             raise
 
+    async def ping(self) -> None:
+        await self.raw.execute_fetchall("SELECT 1")
+
+    def driver_in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
     async def close(self) -> None:
         await self.raw.close()
 

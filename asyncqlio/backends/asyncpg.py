@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import secrets
 import urllib.parse
 from typing import Any, AsyncIterator, Sequence
 
@@ -37,6 +39,21 @@ _ERRORS: list[tuple[type[BaseException], type[exc.DBAPIError]]] = [
     (asyncpg.PostgresError, exc.DatabaseError),
     (ConnectionError, exc.OperationalError),
 ]
+
+
+_PROCESS_TOKEN = secrets.token_hex(6)
+_statement_ids = itertools.count(1)
+
+
+class _UniqueNames(asyncpg.Connection):
+    """asyncpg names prepared statements from a per-process counter, so two processes behind
+    pgbouncer in transaction mode can pick the same name on one server connection; ours carry
+    a random token per process as well."""
+
+    __slots__ = ()
+
+    def _get_unique_id(self, prefix: str) -> str:
+        return f"__asyncqlio_{prefix}_{_PROCESS_TOKEN}_{next(_statement_ids):x}__"
 
 
 class AsyncpgConnection(Connection):
@@ -80,6 +97,14 @@ class AsyncpgConnection(Connection):
             if not rows:
                 return
             yield [dict(r) for r in rows]
+
+    async def ping(self) -> None:
+        await self.raw.execute("SELECT 1", timeout=5)
+
+    def driver_in_transaction(self) -> bool:
+        if self.raw.is_closed():
+            raise exc.InterfaceError("the connection is closed")
+        return self.raw.is_in_transaction()
 
     async def close(self) -> None:
         try:
@@ -125,7 +150,8 @@ class Connector:
             raw = await asyncpg.connect(self.dsn, host=url.host or "localhost",
                                         port=url.port or 5432, user=url.username,
                                         password=url.password, database=url.database,
-                                        timeout=self.connect_timeout, **self.options)
+                                        timeout=self.connect_timeout,
+                                        connection_class=_UniqueNames, **self.options)
         except (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
                 asyncpg.InterfaceError) as e:
             reason = str(e).replace(url.password, "***") if url.password else str(e)

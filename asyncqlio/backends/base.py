@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Mapping, Sequence
 
+from asyncqlio.events import Dispatch
+
 sql_logger = logging.getLogger("asyncqlio.sql")
 
 _PARAM = re.compile(r"\{\{|\}\}|\{(\w+)\}")
@@ -56,6 +58,9 @@ def translate_params(dialect: Dialect, sql: str,
     return _PARAM.sub(repl, sql), args
 
 
+_NO_LISTENERS = Dispatch()
+
+
 class Connection:
     """A driver connection; subclasses implement the ``_``-prefixed driver calls."""
 
@@ -69,6 +74,10 @@ class Connection:
         #: set when a statement was interrupted: the connection's state is unknown
         self.broken = False
         self.created = time.monotonic()
+        #: the listeners of the pool that opened it (``Dispatch.attach``)
+        self.events = _NO_LISTENERS
+        #: the pool's dispose() count when opened: an older connection is closed on return
+        self.generation = 0
 
     def _log(self, sql: str, params: Sequence[Any], started: float) -> None:
         shown = "[hidden]" if self.hide_parameters else repr(tuple(params))
@@ -90,6 +99,19 @@ class Connection:
         finally:
             if self.echo:  # failed statements too: they are the ones being looked for
                 self._log(sql, params, started)
+
+    async def _guard_with_events(self, awaitable: Any, sql: str, params: Sequence[Any]) -> Any:
+        """``_guard`` with the before/after_execute listeners; the pool's Dispatch puts it in
+        place of ``_guard`` on its connections while such listeners exist."""
+        events = self.events
+        try:
+            await events.fire("before_execute", self, sql, params)
+        except BaseException:
+            awaitable.close()  # never started: the connection is as it was
+            raise
+        result = await type(self)._guard(self, awaitable, sql, params)
+        await events.fire("after_execute", self, sql, params)
+        return result
 
     # --- the interface the ORM uses; params are already in driver form
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -116,24 +138,40 @@ class Connection:
         """Chunks of rows as mappings, read as they are needed (inside a transaction)."""
         raise NotImplementedError
 
-    async def begin(self) -> None:
-        await self.execute("BEGIN")
+    async def begin(self, sql: str = "BEGIN") -> None:
+        """Start a transaction with ``sql`` (``BEGIN IMMEDIATE``, an isolation level...)."""
+        await self.execute(sql)
         self.in_transaction = True
+        if self.events.transaction:
+            await self.events.fire("begin", self)
 
     async def commit(self) -> None:
         try:
             await self.execute("COMMIT")
         finally:
             self.in_transaction = False
+        if self.events.transaction:
+            await self.events.fire("commit", self)
 
     async def rollback(self) -> None:
+        await self.reset()
+        if self.events.transaction:
+            await self.events.fire("rollback", self)
+
+    async def reset(self) -> None:
+        """Roll back without telling listeners: the pool's clean-up on check-in."""
         try:
             await self.execute("ROLLBACK")
         finally:
             self.in_transaction = False
 
     async def ping(self) -> None:
-        await self.fetch("SELECT 1")
+        """Raise if the connection is no longer usable; no events, no logging."""
+        raise NotImplementedError
+
+    def driver_in_transaction(self) -> bool:
+        """Whether the driver itself sees an open transaction (after raw use)."""
+        raise NotImplementedError
 
     async def close(self) -> None:
         raise NotImplementedError

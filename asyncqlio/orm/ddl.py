@@ -1,14 +1,23 @@
 """DDL text for tables and indexes, per dialect."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Sequence
+
 from asyncqlio._speedups._compile_cy import quote
-from asyncqlio.orm.schema import Column, Index
+from asyncqlio.exc import SchemaError
+from asyncqlio.orm.schema import Column, Index, _index_name
 from asyncqlio.orm.types import POSTGRESQL, SQLITE
 
+if TYPE_CHECKING:
+    from asyncqlio.orm.inspection import TableSchema
 
-def column_definition(column: Column, dialect: str, *, inline_pk: bool) -> str:
+
+def column_definition(column: Column, dialect: str, *, inline_pk: bool,
+                      autoincrement: bool | None = None) -> str:
+    """``autoincrement`` overrides the column's own decision (a free column of a DDL session
+    has no table to count its key columns in)."""
     parts = [quote(column.name)]
-    autoinc = column.is_autoincrement
+    autoinc = column.is_autoincrement if autoincrement is None else autoincrement
     if autoinc and dialect == SQLITE and inline_pk:
         # only INTEGER PRIMARY KEY is an alias of the rowid, whatever the integer width
         parts.append("INTEGER PRIMARY KEY")
@@ -33,8 +42,15 @@ def column_definition(column: Column, dialect: str, *, inline_pk: bool) -> str:
 
 def references(column: Column) -> str:
     fk = column.foreign_key
-    target = fk.resolve()
-    sql = f"REFERENCES {quote(target.table_name)} ({quote(target.name)})"
+    if isinstance(fk.target, str) and column.table is None:
+        # a free column (DDL session): the target is named "table.column"
+        table_name, _, column_name = fk.target.rpartition(".")
+        if not table_name:
+            raise SchemaError(f"foreign key target {fk.target!r} must be 'table.column'")
+    else:
+        target = fk.resolve()
+        table_name, column_name = target.table_name, target.name
+    sql = f"REFERENCES {quote(table_name)} ({quote(column_name)})"
     if fk.on_delete:
         sql += f" ON DELETE {fk.on_delete}"
     if fk.on_update:
@@ -69,3 +85,81 @@ def drop_table(name: str, dialect: str, *, cascade: bool = False, if_exists: boo
     if cascade and dialect == POSTGRESQL:
         sql += " CASCADE"
     return sql
+
+
+def free_table(name: str, columns: Sequence[Column], dialect: str, *,
+               if_not_exists: bool = False) -> list[str]:
+    """CREATE TABLE (and its column indexes) from free-standing columns
+    (``Column.with_name``); a lone integer key autoincrements, as on a Table class."""
+    pk = [c for c in columns if c.primary_key]
+    if not pk:
+        raise SchemaError(f"table {name!r} has no primary key")
+    lines = []
+    for c in columns:
+        autoinc = c.autoincrement
+        if autoinc is None:
+            autoinc = c.primary_key and (c.type.is_serial or (
+                c.type.is_integer and len(pk) == 1 and not c.has_default
+                and c.server_default is None))
+        lines.append(column_definition(c, dialect, inline_pk=len(pk) == 1 and c.primary_key,
+                                       autoincrement=autoinc))
+    if len(pk) > 1:
+        lines.append("PRIMARY KEY (" + ", ".join(quote(c.name) for c in pk) + ")")
+    exists = "IF NOT EXISTS " if if_not_exists else ""
+    statements = [f"CREATE TABLE {exists}{quote(name)} (\n    " + ",\n    ".join(lines) + "\n)"]
+    for c in columns:
+        if c.index:
+            statements.append(index_sql(name, _index_name(name, (c,)), [c.name]))
+    return statements
+
+
+def index_sql(table: str, name: str, columns: Sequence[str], *, unique: bool = False,
+              if_not_exists: bool = False) -> str:
+    exists = "IF NOT EXISTS " if if_not_exists else ""
+    cols = ", ".join(quote(c) for c in columns)
+    return (f"CREATE {'UNIQUE ' if unique else ''}INDEX {exists}{quote(name)} "
+            f"ON {quote(table)} ({cols})")
+
+
+def foreign_key_sql(columns: Sequence[str], target_table: str, target_columns: Sequence[str],
+                    on_delete: str | None = None, on_update: str | None = None) -> str:
+    sql = (f"FOREIGN KEY ({', '.join(quote(c) for c in columns)}) REFERENCES "
+           f"{quote(target_table)} ({', '.join(quote(c) for c in target_columns)})")
+    if on_delete:
+        sql += f" ON DELETE {_fk_action(on_delete)}"
+    if on_update:
+        sql += f" ON UPDATE {_fk_action(on_update)}"
+    return sql
+
+
+def _fk_action(action: str) -> str:
+    action = action.upper()
+    if action not in ("CASCADE", "RESTRICT", "NO ACTION", "SET NULL", "SET DEFAULT"):
+        raise SchemaError(f"unknown foreign key action {action!r}")
+    return action
+
+
+def sqlite_table_from_schema(schema: "TableSchema", name: str) -> str:
+    """CREATE TABLE ``name`` as SQLite has ``schema`` (the new table of a rebuild): declared
+    types, keys, NOT NULL, defaults, UNIQUE and foreign keys are kept as they were read."""
+    pk = schema.primary_key
+    lines = []
+    for c in schema.columns:
+        parts = [quote(c.name), c.sql_type or ""]
+        if c.primary_key and len(pk) == 1:
+            parts.append("PRIMARY KEY")
+        if not c.nullable and not (c.autoincrement and len(pk) == 1):
+            parts.append("NOT NULL")
+        if c.unique and not c.primary_key:
+            parts.append("UNIQUE")
+        if c.default is not None:
+            parts.append(f"DEFAULT {c.default}")
+        lines.append(" ".join(p for p in parts if p))
+    if len(pk) > 1:
+        lines.append("PRIMARY KEY (" + ", ".join(quote(c) for c in pk) + ")")
+    for cols in schema.unique_constraints:
+        lines.append("UNIQUE (" + ", ".join(quote(c) for c in cols) + ")")
+    for fk in schema.foreign_keys:
+        lines.append(foreign_key_sql(fk.columns, fk.target_table, fk.target_columns,
+                                     fk.on_delete, fk.on_update))
+    return f"CREATE TABLE {quote(name)} (\n    " + ",\n    ".join(lines) + "\n)"

@@ -267,13 +267,49 @@ def _update_plan(dialect: Dialect, info: Any, changed: tuple[int, ...]) -> tuple
 
 
 async def delete(sess: "Session", row: TableBase) -> TableBase:
+    await _delete_one(sess, row)
+    return row
+
+
+async def delete_many(sess: "Session", rows: list[TableBase]) -> None:
+    """DELETE rows of one table: one ``WHERE key IN (...)`` per chunk for a one-column key,
+    one statement per row otherwise. A row already gone is stale, as for an UPDATE."""
+    info = type(rows[0]).__table__
+    if len(info.pk_indexes) != 1 or len(rows) == 1:
+        for row in rows:
+            if await _delete_one(sess, row) == 0:
+                raise StaleDataError(f"DELETE of {row!r} matched no row")
+        return
+    d = sess.dialect
+    column = info.primary_key[0]
+    index = info.pk_indexes[0]
+    per_stmt = min(MAX_ROWS, d.max_params)
+    for start in range(0, len(rows), per_stmt):
+        chunk = rows[start:start + per_stmt]
+        keys = [_pk_value(row, index) for row in chunk]
+        sql, params = _compile.compile_delete(
+            _compile.Compiler(d.name, d.numeric), info.quoted, column.in_(keys))
+        count = await sess._execute(sql, params)
+        if count != len(chunk):
+            raise StaleDataError(f"DELETE of {len(chunk)} {type(rows[0]).__name__} rows "
+                                 f"matched {count}")
+        for row in chunk:
+            row._state = _row.DELETED
+
+
+def _pk_value(row: TableBase, index: int) -> Any:
+    history = row._history
+    return history[index] if history and index in history else _row.column_value(row, index)
+
+
+async def _delete_one(sess: "Session", row: TableBase) -> int:
     d = sess.dialect
     sql, params = _compile.compile_delete(_compile.Compiler(d.name, d.numeric),
                                           type(row).__table__.quoted,
                                           _pk_condition(row, row._history))
-    await sess._execute(sql, params)
+    count = await sess._execute(sql, params)
     row._state = _row.DELETED
-    return row
+    return count
 
 
 async def merge(sess: "Session", row: TableBase) -> TableBase:

@@ -3,11 +3,12 @@
 asyncqlio; each query compiles to ``(sql, params)`` without I/O."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generator, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generator, Generic, Iterator, TypeVar
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import ArgumentError, InvalidRequestError
-from asyncqlio.orm.results import ResultGenerator
+from asyncqlio.orm import relationships
+from asyncqlio.orm.results import ResultGenerator, Row, row_class
 from asyncqlio.orm.schema import Column, TableBase
 
 if TYPE_CHECKING:
@@ -56,8 +57,144 @@ def _column_of(table: type, column: Any) -> Column:
     return column
 
 
+class _Func:
+    """``func.count()`` (``count(*)``), ``func.sum(User.score)``, ``func.lower(User.name)``:
+    any SQL function by name. Plain values among the arguments are bound parameters."""
+
+    #: functions whose result has the type of their first argument (so its values load
+    #: the way the column's do: bool on SQLite, Decimal for Numeric, ...)
+    SAME_TYPE = frozenset(("min", "max", "sum", "coalesce", "lower", "upper", "trim", "abs"))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+        def call(*args: Any, type: Any = None) -> Any:
+            if name.lower() == "count" and not args:
+                args = (_compile.Star(),)
+            if type is None and args and name.lower() in self.SAME_TYPE:
+                type = getattr(args[0], "type", None)
+            return _compile.FuncExpr(name, args, type)
+
+        call.__name__ = name
+        return call
+
+
+func = _Func()
+
+
+def exists(query: Any) -> Node:
+    """``EXISTS (subquery)`` as a condition: ``where(exists(sess.select(...).where(...)))``."""
+    return _compile.ExistsExpr(_select_node(query))
+
+
+def _select_node(query: Any) -> Any:
+    if isinstance(query, _compile.Select):
+        return query
+    clause = getattr(query, "__clause__", None)
+    if clause is None:
+        raise ArgumentError(f"expected a select query, not {query!r}")
+    return clause()
+
+
+class AliasColumn(_compile.ColumnNode):
+    """A column of a subquery in FROM: ``sub.c.name``."""
+
+    def __init__(self, alias: "Subquery", name: str, type: Any) -> None:
+        super().__init__(name, type)
+        self.sql = alias.sql + "." + _compile.quote(name)
+        self.alias = alias
+
+    def __repr__(self) -> str:
+        return f"<AliasColumn {self.alias.name}.{self.name}>"
+
+
+class _ColumnsOf:
+    """``sub.c``: the columns of a subquery, by attribute or by key."""
+
+    def __init__(self, columns: dict[str, AliasColumn]) -> None:
+        self.__dict__.update(columns)
+
+    def __getitem__(self, name: str) -> AliasColumn:
+        return self.__dict__[name]
+
+    def __iter__(self) -> Iterator[AliasColumn]:
+        return iter(self.__dict__.values())
+
+
+class Subquery(_compile.Alias):
+    """A select used in FROM (``query.subquery("name")``); its columns are ``.c.<key>``."""
+
+    def __init__(self, select: Any, name: str, keys: list[tuple[str, Any]]) -> None:
+        super().__init__(select, name)
+        self.c = _ColumnsOf({k: AliasColumn(self, k, t) for k, t in keys})
+
+
+def _entity_key(entity: Any, i: int) -> str:
+    if isinstance(entity, _compile.Label):
+        return entity.name
+    if isinstance(entity, Column):
+        return entity.attr_name or entity.name
+    if isinstance(entity, _compile.ColumnNode):
+        return entity.name
+    if isinstance(entity, _compile.FuncExpr):
+        return entity.name.lower()
+    return f"expr_{i}"
+
+
+def _sources(node: Any, out: list) -> None:
+    """The tables and subqueries the columns in ``node`` come from, for an implied FROM."""
+    if isinstance(node, AliasColumn):
+        if not _holds(out, node.alias):
+            out.append(node.alias)
+    elif isinstance(node, Column):
+        if node.table is not None and not _holds(out, node.table):
+            out.append(node.table)
+    elif isinstance(node, (_compile.Label, _compile.OrderExpr)):
+        _sources(node.item, out)
+    elif isinstance(node, _compile.FuncExpr):
+        for arg in node.args:
+            _sources(arg, out)
+    elif isinstance(node, _compile.BinaryExpr):
+        _sources(node.left, out)
+        _sources(node.right, out)
+
+
+def _holds(items: list, item: Any) -> bool:
+    """``item in items`` by identity (``==`` on SQL nodes builds an expression)."""
+    return any(x is item for x in items)
+
+
+def _join_on(sources: list, target: type) -> Node:
+    """The condition joining ``target`` to a table already in the query, from a foreign key."""
+    for source in sources:
+        if not isinstance(source, type):
+            continue
+        for a, b in ((target, source), (source, target)):
+            for column in a.__table__.columns:
+                fk = column.foreign_key
+                if fk is not None:
+                    referenced = fk.resolve()
+                    if referenced.table is b:
+                        return column == referenced
+    raise ArgumentError(f"no foreign key joins {target.__table__.name} to this query; "
+                        "give the condition: join(Table, on=...)")
+
+
 class SelectQuery(Generic[T]):
-    """``await sess.select(User).where(User.id > 1).order_by(User.id).limit(10)``"""
+    """``await sess.select(User).where(User.id > 1).order_by(User.id).limit(10)`` -> rows of
+    User; ``await sess.select(User.name, func.count())...`` -> :class:`Row` tuples."""
+
+    #: what is selected when not whole rows of ``table``
+    entities: list[Node] | None = None
+    #: no join, group, having, distinct or subquery: the one-table fast path applies
+    _plain = True
+    _distinct = False
+    # empty until used (class-level so a plain select does not build them)
+    _joins: list[tuple[str, Any, Node]] = []
+    _froms: list[Any] = []
+    _group: list[Node] = []
+    _having: list[Node] = []
 
     def __init__(self, session: "Session") -> None:
         self.session = session
@@ -68,18 +205,64 @@ class SelectQuery(Generic[T]):
         self._offset: int | None = None
         self._for_update = False
 
-    def __call__(self, table: type[T]) -> "SelectQuery[T]":
-        return self.from_(table)
+    def __call__(self, *entities: Any) -> "SelectQuery":
+        if len(entities) == 1 and isinstance(entities[0], type):
+            self.table = _table(entities[0])
+            return self
+        return self.columns(*entities)
 
-    def from_(self, table: type[T]) -> "SelectQuery[T]":
-        self.table = _table(table)
+    def columns(self, *entities: Any) -> "SelectQuery":
+        """Select these columns and expressions instead of whole rows (result: Rows)."""
+        if not entities:
+            raise ArgumentError("select() needs a table or some columns")
+        for e in entities:
+            if isinstance(e, type):
+                raise ArgumentError("select a table alone (rows) or columns and expressions "
+                                    f"(tuples), not both: {e.__name__}")
+            if not isinstance(e, Node) or isinstance(e, _compile.OrderExpr):
+                raise ArgumentError(f"select() takes columns and SQL expressions, not {e!r}")
+        self.entities = list(entities)
+        self._plain = False
         return self
 
-    def where(self, *conditions: Any) -> "SelectQuery[T]":
+    def from_(self, table: Any) -> "SelectQuery":
+        """The table (or ``query.subquery()``) to select from."""
+        if isinstance(table, _compile.Alias):
+            self._froms = [*self._froms, table]
+            self._plain = False
+        else:
+            self.table = _table(table)
+        return self
+
+    select_from = from_
+
+    def join(self, target: Any, on: Any = None) -> "SelectQuery":
+        """``JOIN target ON on``; without ``on`` the foreign key between the tables."""
+        return self._join("JOIN", target, on)
+
+    def outerjoin(self, target: Any, on: Any = None) -> "SelectQuery":
+        """``LEFT OUTER JOIN target ON on``."""
+        return self._join("LEFT OUTER JOIN", target, on)
+
+    def _join(self, kind: str, target: Any, on: Any) -> "SelectQuery":
+        if isinstance(target, _compile.Alias):
+            if on is None:
+                raise ArgumentError("joining a subquery needs on=")
+            sql: Any = target
+        else:
+            target = _table(target)
+            if on is None:
+                on = _join_on(self._sources(), target)
+            sql = target.__table__.quoted
+        self._joins = [*self._joins, (kind, sql, _condition(on))]
+        self._plain = False
+        return self
+
+    def where(self, *conditions: Any) -> "SelectQuery":
         self.conditions.extend(_condition(c) for c in conditions)
         return self
 
-    def order_by(self, *columns: Any) -> "SelectQuery[T]":
+    def order_by(self, *columns: Any) -> "SelectQuery":
         """Columns or expressions, ``.desc()`` for descending; never SQL text."""
         for c in columns:
             if isinstance(c, _compile.OrderExpr):
@@ -90,66 +273,232 @@ class SelectQuery(Generic[T]):
                 raise ArgumentError(f"order_by() takes columns or col.asc()/col.desc(), not {c!r}")
         return self
 
-    def limit(self, n: int | None) -> "SelectQuery[T]":
+    def group_by(self, *columns: Any) -> "SelectQuery":
+        """Columns or expressions; never SQL text."""
+        for c in columns:
+            if not isinstance(c, Node) or isinstance(c, _compile.OrderExpr):
+                raise ArgumentError(f"group_by() takes columns or expressions, not {c!r}")
+        self._group = [*self._group, *columns]
+        self._plain = False
+        return self
+
+    def having(self, *conditions: Any) -> "SelectQuery":
+        self._having = [*self._having, *(_condition(c) for c in conditions)]
+        self._plain = False
+        return self
+
+    def distinct(self) -> "SelectQuery":
+        """``SELECT DISTINCT``."""
+        self._distinct = True
+        self._plain = False
+        return self
+
+    def limit(self, n: int | None) -> "SelectQuery":
         self._limit = _count(n, "limit")
         return self
 
-    def offset(self, n: int | None) -> "SelectQuery[T]":
+    def offset(self, n: int | None) -> "SelectQuery":
         self._offset = _count(n, "offset")
         return self
 
-    def for_update(self) -> "SelectQuery[T]":
+    def for_update(self) -> "SelectQuery":
         """``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite locks the whole database on write."""
         self._for_update = True
         return self
 
+    def subquery(self, name: str = "anon") -> Subquery:
+        """This query as a table in another's FROM: ``sub = q.subquery("t")``; ``sub.c.x``."""
+        stmt = self._statement(None, labelled=True)
+        if self.entities is None:
+            keys = [(c.name, c.type) for c in self._from().__table__.columns]
+        else:
+            keys = [(_entity_key(e, i), getattr(e, "type", None))
+                    for i, e in enumerate(self.entities)]
+        return Subquery(stmt, name, keys)
+
+    def __clause__(self) -> Any:
+        """The statement as a node, for ``col.in_(query)`` and ``exists(query)``."""
+        return self._statement(None)
+
+    # --- compiling
     def _from(self) -> type:
         if self.table is None:
             raise InvalidRequestError("select() needs a table: sess.select(Table)")
         return self.table
 
-    def compile(self, limit: int | None = None) -> tuple[str, list]:
-        table = self._from()
-        info = table.__table__
+    def _sources(self) -> list:
+        """The tables and subqueries of FROM: given, or implied by the selected columns."""
+        if self.table is not None:
+            return [self.table, *self._froms]
+        if self._froms:
+            return list(self._froms)
+        out: list = []
+        for e in self.entities or ():
+            _sources(e, out)
+        joined = [target for _, target, _ in self._joins]
+        out = [s for s in out
+               if not _holds(joined, s.__table__.quoted if isinstance(s, type) else s)]
+        if not out and not self._joins:
+            raise InvalidRequestError("select() of expressions needs a table: .from_(Table)")
+        return out
+
+    def _statement(self, limit: int | None, labelled: bool = False) -> Any:
+        if self.entities is None:
+            columns: list = [self._from().__table__.select_sql]
+        elif labelled:
+            columns = [_labelled(e, i) for i, e in enumerate(self.entities)]
+        else:
+            columns = list(self.entities)
+        froms = [s.__table__.quoted if isinstance(s, type) else s for s in self._sources()]
+        return _compile.Select(columns, froms, self._joins, _conjunction(self.conditions),
+                               self._group, _conjunction(self._having), self.orders,
+                               self._limit if limit is None else limit, self._offset,
+                               self._distinct, self._for_update)
+
+    def _compiled(self, limit: int | None) -> tuple[tuple[str, list], list]:
+        """``((sql, params), joined relationships)``."""
         d = self.session.dialect
-        return _compile.select_cached(
-            _compile.Compiler(d.name, d.numeric), info.select_sql, info.quoted,
-            _conjunction(self.conditions), self.orders,
-            self._limit if limit is None else limit, self._offset, self._for_update)
+        joined: list = []
+        if self.entities is None:
+            table = self._from()
+            rels = relationships.of_table(table)
+            if rels:
+                joined = [r for r in rels if r.load_kind == "joined"]
+            if self._plain and not joined:
+                info = table.__table__
+                return _compile.select_cached(
+                    _compile.Compiler(d.name, d.numeric), info.select_sql, info.quoted,
+                    _conjunction(self.conditions), self.orders,
+                    self._limit if limit is None else limit, self._offset,
+                    self._for_update), joined
+        stmt = self._statement(limit)
+        if joined:
+            stmt = relationships.joined_statement(self.table, joined, stmt)
+        return _compile.statement_cached(_compile.Compiler(d.name, d.numeric), stmt), joined
 
-    async def _rows(self, limit: int | None = None) -> list[T]:
-        sql, params = self.compile(limit)
-        records = await self.session._fetch(sql, params)
+    def compile(self, limit: int | None = None) -> tuple[str, list]:
         table = self.table
-        return _row.hydrate(table, records, table.__table__.loaders_for(self.session.dialect.name),
-                            self.session)
+        if self._plain and table is not None and table not in relationships._by_table:
+            info = table.__table__
+            d = self.session.dialect
+            return _compile.select_cached(
+                _compile.Compiler(d.name, d.numeric), info.select_sql, info.quoted,
+                _conjunction(self.conditions), self.orders,
+                self._limit if limit is None else limit, self._offset, self._for_update)
+        return self._compiled(limit)[0]
 
-    async def first(self) -> T | None:
+    # --- running
+    async def _rows(self, limit: int | None = None) -> list:
+        table = self.table
+        if self._plain and table is not None and table not in relationships._by_table:
+            sql, params = self.compile(limit)
+            return self.session._hydrate(table, await self.session._select(sql, params))
+        return await self._rows_related(limit)
+
+    async def _rows_related(self, limit: int | None) -> list:
+        """Rows of a query with columns, joins or relationships to load."""
+        (sql, params), joined = self._compiled(limit)
+        records = await self.session._select(sql, params)
+        if self.entities is not None:
+            return self._tuples(records)
+        table = self.table
+        if joined:
+            rows = relationships.hydrate_joined(self.session, table, joined, records)
+        else:
+            rows = self.session._hydrate(table, records)
+        rels = relationships.of_table(table)
+        if rels and rows:
+            for rel in rels:
+                if rel.load_kind == "select":
+                    await relationships.load_select(self.session, rel, rows)
+        return rows
+
+    def _tuples(self, records: list) -> list[Row]:
+        entities = self.entities
+        cls = row_class(tuple(_entity_key(e, i) for i, e in enumerate(entities)))
+        dialect = self.session.dialect.name
+        procs = []
+        for i, e in enumerate(entities):
+            typ = getattr(e, "type", None)
+            proc = typ.result_processor(dialect) if typ is not None else None
+            if proc is not None:
+                procs.append((i, proc))
+        if not procs:
+            return [cls(r) for r in records]
+        out = []
+        for record in records:
+            values = list(record)
+            for i, proc in procs:
+                if values[i] is not None:
+                    values[i] = proc(values[i])
+            out.append(cls(values))
+        return out
+
+    async def first(self) -> Any:
         rows = await self._rows(limit=1 if self._limit is None else min(self._limit, 1))
         return rows[0] if rows else None
 
-    async def all(self) -> ResultGenerator[T]:
+    async def all(self) -> ResultGenerator:
         return ResultGenerator(await self._rows())
+
+    async def scalar(self) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.first()
+        if row is None:
+            return None
+        return row[0] if self.entities is not None else row
+
+    async def scalars(self) -> list:
+        """The first column of every row (the rows themselves for a select of a table)."""
+        rows = await self._rows()
+        if self.entities is None:
+            return rows
+        return [r[0] for r in rows]
 
     async def count(self) -> int:
         """The number of rows the query would return (within its limit and offset)."""
-        table = self._from()
         d = self.session.dialect
         compiler = _compile.Compiler(d.name, d.numeric)
-        window = self._limit is not None or self._offset is not None
-        sql, params = _compile.select_cached(
-            compiler, "1" if window else "count(*)", table.__table__.quoted,
-            _conjunction(self.conditions), None, self._limit, self._offset, False)
-        if window:
-            sql = f'SELECT count(*) FROM ({sql}) AS "counted"'
-        rows = await self.session._fetch(sql, params)
+        if self._plain and self.entities is None:
+            table = self._from()
+            window = self._limit is not None or self._offset is not None
+            sql, params = _compile.select_cached(
+                compiler, "1" if window else "count(*)", table.__table__.quoted,
+                _conjunction(self.conditions), None, self._limit, self._offset, False)
+            if window:
+                sql = f'SELECT count(*) FROM ({sql}) AS "counted"'
+        else:
+            inner = self._statement(None)
+            sql, params = _compile.statement_cached(compiler, _compile.Select(
+                [_compile.FuncExpr("count", (_compile.Star(),))],
+                [_compile.Alias(inner, "counted")]))
+        rows = await self.session._select(sql, params)
         return rows[0][0]
 
-    def __await__(self) -> Generator[Any, None, list[T]]:
+    async def exists(self) -> bool:
+        """Whether the query would return any row (``SELECT EXISTS (...)``)."""
+        d = self.session.dialect
+        sql, params = _compile.statement_cached(
+            _compile.Compiler(d.name, d.numeric),
+            _compile.Select([_compile.ExistsExpr(self._statement(None))], []))
+        rows = await self.session._select(sql, params)
+        return bool(rows[0][0])
+
+    def __await__(self) -> Generator[Any, None, list]:
         return self._rows().__await__()
 
     def __aiter__(self) -> Any:
         return _aiter_rows(self)
+
+
+def _labelled(entity: Any, i: int) -> Any:
+    """A selected expression named by its key, so a query around this one can refer to it."""
+    if isinstance(entity, _compile.Label):
+        return entity
+    key = _entity_key(entity, i)
+    if isinstance(entity, _compile.ColumnNode) and entity.name == key:
+        return entity
+    return _compile.Label(entity, key)
 
 
 async def _aiter_rows(query: SelectQuery) -> Any:
@@ -198,6 +547,7 @@ class InsertQuery:
         self.session = session
         self.rows_to_insert: list[TableBase] = []
         self.conflict_sql: str | None = None
+        self._returning: tuple | None = None
 
     def rows(self, *rows: TableBase) -> "InsertQuery":
         for row in rows:
@@ -223,10 +573,43 @@ class InsertQuery:
                                       "(different tables or sets of columns)")
         return statements[0][0], statements[0][1]
 
-    async def run(self) -> list[TableBase]:
-        return await self.session.run_insert_query(self)
+    def returning(self, *entities: Any) -> "InsertQuery":
+        """Awaiting gives :class:`Row` tuples of these columns for the rows inserted (with
+        ``on_conflict(...).nothing()``, only those really inserted); ``returning(Table)``
+        gives the rows. Without it the rows come back too, keys filled in."""
+        if not entities:
+            raise ArgumentError("returning() needs the table or some of its columns")
+        if len(entities) == 1 and isinstance(entities[0], type):
+            self._returning = (_table(entities[0]),)
+        else:
+            for c in entities:
+                if not isinstance(c, Column) or c.table is None:
+                    raise ArgumentError(f"returning() takes columns of a table, not {c!r}")
+            self._returning = entities
+        return self
 
-    def __await__(self) -> Generator[Any, None, list[TableBase]]:
+    async def run(self) -> list[Any]:
+        if self._returning is None:
+            return await self.session.run_insert_query(self)
+        return await self._run_returning()
+
+    async def _run_returning(self) -> list[Any]:
+        first = self._returning[0]
+        table = first if isinstance(first, type) else first.table
+        for row in self.rows_to_insert:
+            if type(row) is not table:
+                raise InvalidRequestError(f"returning() of {table.__name__} needs rows of "
+                                          f"{table.__name__} only, not {row!r}")
+        # the usual insert already reads back every column the database sets; a row
+        # skipped by ON CONFLICT DO NOTHING is left unwritten
+        rows = await self.session.run_insert_query(self)
+        inserted = [r for r in rows if r._state == _row.PERSISTENT]
+        if isinstance(first, type):
+            return inserted
+        cls = row_class(tuple(c.attr_name for c in self._returning))
+        return [cls([getattr(r, c.attr_name) for c in self._returning]) for r in inserted]
+
+    def __await__(self) -> Generator[Any, None, list[Any]]:
         return self.run().__await__()
 
 
@@ -235,6 +618,7 @@ class _BulkQuery:
         self.session = session
         self.table_: type | None = None
         self.conditions: list[Node] = []
+        self._returning: tuple | None = None
 
     def __call__(self, table: type) -> Any:
         return self.table(table)
@@ -247,6 +631,26 @@ class _BulkQuery:
         self.conditions.extend(_condition(c) for c in conditions)
         return self
 
+    def returning(self, *entities: Any) -> Any:
+        """``RETURNING``: awaiting gives the changed rows instead of their number: rows of
+        the table for ``returning(Table)``, :class:`Row` tuples for ``returning(cols...)``.
+        (PostgreSQL, and SQLite from 3.35.)"""
+        table = self._target()
+        if not entities:
+            raise ArgumentError("returning() needs the table or some of its columns")
+        if len(entities) == 1 and entities[0] is table:
+            self._returning = ()
+        else:
+            self._returning = tuple(_column_of(table, c) for c in entities)
+        return self
+
+    def _returning_sql(self) -> str | None:
+        if self._returning is None:
+            return None
+        if not self._returning:
+            return self._target().__table__.returning_sql
+        return ", ".join(_compile.quote(c.name) for c in self._returning)
+
     def _target(self) -> type:
         if self.table_ is None:
             raise InvalidRequestError(f"{type(self).__name__} needs a table")
@@ -256,12 +660,22 @@ class _BulkQuery:
         d = self.session.dialect
         return _compile.Compiler(d.name, d.numeric)
 
-    def __await__(self) -> Generator[Any, None, int]:
+    def __await__(self) -> Generator[Any, None, Any]:
         return self.run().__await__()
 
-    async def run(self) -> int:
+    async def run(self) -> Any:
         sql, params = self.compile()
-        return await self.session._execute(sql, params)
+        if self._returning is None:
+            return await self.session._execute(sql, params)
+        records = await self.session._fetch(sql, params)
+        table = self._target()
+        dialect = self.session.dialect.name
+        if not self._returning:
+            return _row.hydrate(table, records, table.__table__.loaders_for(dialect),
+                                self.session)
+        q = SelectQuery(self.session)
+        q.entities = list(self._returning)
+        return q._tuples(records)
 
 
 class BulkUpdateQuery(_BulkQuery):
@@ -281,7 +695,8 @@ class BulkUpdateQuery(_BulkQuery):
         if not self.assignments:
             raise InvalidRequestError("update() needs at least one set(column, value)")
         return _compile.compile_update(self._compiler(), table.__table__.quoted,
-                                       self.assignments, _conjunction(self.conditions), None)
+                                       self.assignments, _conjunction(self.conditions),
+                                       self._returning_sql())
 
 
 class BulkDeleteQuery(_BulkQuery):
@@ -289,5 +704,9 @@ class BulkDeleteQuery(_BulkQuery):
 
     def compile(self) -> tuple[str, list]:
         table = self._target()
-        return _compile.compile_delete(self._compiler(), table.__table__.quoted,
-                                       _conjunction(self.conditions))
+        sql, params = _compile.compile_delete(self._compiler(), table.__table__.quoted,
+                                              _conjunction(self.conditions))
+        returning = self._returning_sql()
+        if returning is not None:
+            sql += " RETURNING " + returning
+        return sql, params

@@ -11,7 +11,9 @@ from typing import Any, ClassVar, Iterator
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import SchemaError, UnboundError
+from asyncqlio.orm import relationships as _relationships
 from asyncqlio.orm import types as _types
+from asyncqlio.orm.relationships import Relationship  # noqa: F401  (defined with its loading)
 
 NO_VALUE = _row.NO_VALUE
 quote = _compile.quote
@@ -124,14 +126,6 @@ class Index:
 
     def __repr__(self) -> str:
         return f"<Index {self.name} on {[c.name for c in self.columns]}>"
-
-
-class Relationship:
-    """Relationships (joined and select loading) are not implemented yet (issue 6)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("Relationship loading is not implemented yet; "
-                                  "query the related table explicitly")
 
 
 class Metadata:
@@ -254,6 +248,8 @@ class TableBase(_row.RowBase):
         if name in cls.metadata.tables and cls.metadata.tables[name] is not cls:
             raise SchemaError(f"a table named {name!r} is already defined")
         cls.metadata.tables[name] = cls
+        if _relationships._pending_backrefs:
+            _relationships.configure()  # a backref's other table may exist now
 
     # --- class-level API
     @classmethod
@@ -302,8 +298,13 @@ class TableBase(_row.RowBase):
             await sess.truncate(cls, cascade=cascade)
 
     @classmethod
-    def generate_schema(cls) -> str:
-        raise NotImplementedError("generate_schema() from a live table is not implemented yet")
+    async def generate_schema(cls, *tables: str) -> str:
+        """Python source of a module defining this table as the database has it (on a
+        ``table_base()`` class: the named tables, or every table)."""
+        from asyncqlio.orm import inspection
+        if not tables and "__table__" in vars(cls):
+            tables = (cls.__table__.name,)
+        return await inspection.generate_schema(cls._bound(), *tables)
 
     # --- instance API
     def primary_key_values(self) -> tuple:

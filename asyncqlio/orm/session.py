@@ -8,17 +8,23 @@ PostgreSQL, so nothing half-done can be committed.
 """
 from __future__ import annotations
 
+import asyncio
 import enum
-from typing import TYPE_CHECKING, Any, Generator, Mapping, Sequence
+import itertools
+from typing import TYPE_CHECKING, Any, Generator, Iterable, Iterator, Mapping, Sequence
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.backends.base import Connection, Dialect, translate_params
-from asyncqlio.exc import (ArgumentError, DatabaseException, PendingRollbackError,
-                           SessionClosedError)
+from asyncqlio.exc import (ArgumentError, DatabaseException, InvalidRequestError,
+                           NoResultFound, PendingRollbackError, SessionClosedError)
 from asyncqlio.orm import persistence
-from asyncqlio.orm.query import BulkDeleteQuery, BulkUpdateQuery, InsertQuery, SelectQuery
-from asyncqlio.orm.results import ResultGenerator, ResultSet
+from asyncqlio.orm.query import (BulkDeleteQuery, BulkUpdateQuery, InsertQuery, SelectQuery,
+                                  _entity_key)
+from asyncqlio.orm.results import (AsyncResult, Result, ResultGenerator, ResultSet,
+                                   row_class)
 from asyncqlio.orm.schema import TableBase
+from asyncqlio.orm.unit_of_work import (IdentityMap, Key, SessionTransaction, Snapshot,
+                                        identity_key)
 
 if TYPE_CHECKING:
     from asyncqlio.db import DatabaseInterface
@@ -36,35 +42,102 @@ class SessionState(enum.Enum):
 _UNUSABLE = frozenset((SessionState.FAILED, SessionState.CLOSED))
 
 
+def _stored_key(row: TableBase) -> Key:
+    """The key the database has for the row: its old key values where they changed."""
+    history = row._history or {}
+    return type(row), tuple(history[i] if i in history else _row.column_value(row, i)
+                            for i in type(row).__table__.pk_indexes)
+
+
 class _Write:
-    """What ``add()`` returns: the row is registered already; awaiting writes it now."""
+    """What ``add()`` and ``delete(row)`` return: the row is registered already; awaiting
+    writes it now."""
 
-    __slots__ = ("session", "row")
+    __slots__ = ("session", "row", "write")
 
-    def __init__(self, session: "Session", row: TableBase) -> None:
+    def __init__(self, session: "Session", row: TableBase, write: Any) -> None:
         self.session = session
         self.row = row
+        self.write = write
 
     def __await__(self) -> Generator[Any, None, TableBase]:
-        return self.session._write_now(self.row).__await__()
+        return self.write(self.row).__await__()
+
+
+class _NoAutoflush:
+    """``with sess.no_autoflush:`` — queries inside do not flush first."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: "Session") -> None:
+        self.session = session
+
+    def __enter__(self) -> "Session":
+        self.session._autoflush_off += 1
+        return self.session
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.session._autoflush_off -= 1
+
+
+def _by_class(rows: list[TableBase]) -> list[tuple[type, list[TableBase]]]:
+    groups: dict[type, list[TableBase]] = {}
+    for row in rows:
+        groups.setdefault(type(row), []).append(row)
+    return list(groups.items())
+
+
+def _result_rows(query: SelectQuery, rows: list) -> tuple[list, list[str]]:
+    """Rows for a Result and their keys: a select of a table gives one-element rows holding
+    the objects (keyed by the class name), as SQLAlchemy's ``select(User)`` does."""
+    if query.entities is not None:
+        return rows, [_entity_key(e, i) for i, e in enumerate(query.entities)]
+    name = query.table.__name__
+    cls = row_class((name,))
+    return [cls((obj,)) for obj in rows], [name]
 
 
 class Session:
     """A window onto the database: ``async with db.get_session() as sess:``.
 
     On leaving the block the session commits (or rolls back on an exception) and closes.
+    Loaded rows are kept in the identity map, one object per primary key; their attribute
+    changes are written at the next flush (before a query, at ``flush()`` or ``commit()``).
     """
 
-    def __init__(self, bind: "DatabaseInterface", **kwargs: Any) -> None:
+    def __init__(self, bind: "DatabaseInterface", *, autoflush: bool = True,
+                 immediate: bool | None = None, **kwargs: Any) -> None:
         if kwargs:
             raise ArgumentError(f"unknown session options: {', '.join(kwargs)}")
         self.bind = bind
+        #: engine (issue 4): BEGIN, BEGIN IMMEDIATE (SQLite) or with an isolation level
+        self._begin_sql = bind.begin_statement(immediate)
         self.dialect: Dialect = bind.dialect
         self.state = SessionState.NOT_READY
         self.conn: Connection | None = None
-        #: rows added but not yet written, in the order they were added
+        self.autoflush = autoflush
+        self._autoflush_off = 0
+        #: (class, primary key tuple) -> the one object for that row in this session
+        self.identity_map = IdentityMap()
+        #: new rows added but not yet written, in the order they were added
         self._pending: dict[int, TableBase] = {}
-        self._checkpoints: list[str] = []
+        #: tracked rows with history (an attribute written since the last flush); filled by
+        #: the column descriptors themselves, so finding the dirty rows costs nothing
+        self._dirty: dict[int, TableBase] = {}
+        #: rows marked by ``delete(row)`` for the next flush
+        self._deleted: dict[int, TableBase] = {}
+        #: ``(row, history)`` of each row written by a flush in this transaction, so a
+        #: rollback can take back the changes of rows loaded after it began
+        self._journal: list[tuple[TableBase, Any]] = []
+        #: rows inserted in this transaction: a rollback makes them transient again
+        self._inserted: dict[int, TableBase] = {}
+        self._transaction: SessionTransaction | None = None
+        #: open savepoints, innermost last
+        self._checkpoints: list[SessionTransaction] = []
+        self._savepoints = itertools.count(1)
+        #: the task running a statement now: a second task gets an error, not a mixed-up
+        #: connection
+        self._task: asyncio.Task | None = None
 
     def __repr__(self) -> str:
         return f"<Session {self.state.name} on {self.bind!r}>"
@@ -80,12 +153,14 @@ class Session:
         return self
 
     async def close(self) -> None:
-        """Give the connection back (rolling back anything uncommitted)."""
+        """Give the connection back (rolling back anything uncommitted); the objects are
+        detached."""
         if self.state is SessionState.CLOSED:
             return
         conn, self.conn = self.conn, None
         self.state = SessionState.CLOSED
-        self._pending.clear()
+        self._end_transaction()
+        self.expunge_all()
         if conn is not None:
             await self.bind.pool.release(conn)
 
@@ -114,6 +189,15 @@ class Session:
             raise PendingRollbackError(
                 "a statement failed in this session's transaction; call rollback() first")
 
+    def _enter(self) -> None:
+        """One statement at a time, from one task: a session is not shared between tasks."""
+        task = asyncio.current_task()
+        if self._task is not None and self._task is not task:
+            raise InvalidRequestError(
+                "this session is running a statement for another task; a session must not "
+                "be used by two tasks at once (give each task its own session)")
+        self._task = task
+
     async def _ready(self) -> Connection:
         """The connection, in a transaction, for the next statement."""
         conn = self.conn
@@ -123,46 +207,157 @@ class Session:
         if conn is None:
             await self.start()
             conn = self.conn
-        try:
-            await conn.begin()
-        except BaseException:
-            self.state = SessionState.FAILED
-            raise
+        if not conn.in_transaction:
+            try:
+                await conn.begin(self._begin_sql)
+            except BaseException:
+                self.state = SessionState.FAILED
+                raise
+            self._begun()
         return conn
 
-    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        conn = await self._ready()
+    def _begun(self) -> None:
+        """The transaction began: remember the objects, for a rollback to restore."""
+        tx = self._transaction
+        if tx is None:
+            tx = self._transaction = SessionTransaction(self)
+        tx.is_active = True
+        tx.snapshot = Snapshot(self)
+
+    def _end_transaction(self) -> None:
+        self._inserted.clear()
+        self._journal.clear()
+        for tx in self._checkpoints:
+            tx.is_active = False
+        self._checkpoints.clear()
+        if self._transaction is not None:
+            self._transaction.is_active = False
+            self._transaction = None
+
+    async def _run(self, method: str, *args: Any) -> Any:
+        """One statement by the name of a connection method: one task at a time; a failure
+        leaves the session refusing all but ``rollback()``."""
+        self._enter()
         try:
-            return await conn.fetch(sql, params)
-        except BaseException:
-            self.state = SessionState.FAILED
-            raise
+            conn = await self._ready()
+            try:
+                return await getattr(conn, method)(*args)
+            except BaseException:
+                self.state = SessionState.FAILED
+                raise
+        finally:
+            self._task = None
+
+    # the same, written out for the statements every query and flush makes
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        self._enter()
+        try:
+            conn = await self._ready()
+            try:
+                return await conn.fetch(sql, params)
+            except BaseException:
+                self.state = SessionState.FAILED
+                raise
+        finally:
+            self._task = None
 
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        conn = await self._ready()
+        self._enter()
         try:
-            return await conn.execute(sql, params)
-        except BaseException:
-            self.state = SessionState.FAILED
-            raise
+            conn = await self._ready()
+            try:
+                return await conn.execute(sql, params)
+            except BaseException:
+                self.state = SessionState.FAILED
+                raise
+        finally:
+            self._task = None
 
     async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        conn = await self._ready()
+        self._enter()
         try:
-            return await conn.executemany(sql, rows)
-        except BaseException:
-            self.state = SessionState.FAILED
-            raise
+            conn = await self._ready()
+            try:
+                return await conn.executemany(sql, rows)
+            except BaseException:
+                self.state = SessionState.FAILED
+                raise
+        finally:
+            self._task = None
 
     async def _copy(self, table: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
-        conn = await self._ready()
+        self._enter()
         try:
-            await conn.copy_rows(table, columns, rows)
-        except BaseException:
-            self.state = SessionState.FAILED
-            raise
+            conn = await self._ready()
+            try:
+                await conn.copy_rows(table, columns, rows)
+            except BaseException:
+                self.state = SessionState.FAILED
+                raise
+        finally:
+            self._task = None
+
+    # --- reading through the identity map
+    async def _autoflush(self) -> None:
+        if self.autoflush and not self._autoflush_off and (
+                self._pending or self._dirty or self._deleted):
+            await self.flush()
+
+    async def _select(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """The records of a query, after writing what is pending (autoflush)."""
+        if self._pending or self._dirty or self._deleted:
+            await self._autoflush()
+        return await self._fetch(sql, params)
+
+    def _hydrate(self, cls: type, records: Sequence[Any]) -> list[Any]:
+        """Records of ``cls`` as objects, one per primary key: a row already in the identity
+        map is returned as it is, with any unflushed changes."""
+        info = cls.__table__
+        loaders = info.loaders_for(self.dialect.name)
+        if not info.pk_indexes:
+            return _row.hydrate(cls, records, loaders, self)
+        return _row.hydrate_identity(cls, records, loaders, self, self.identity_map.of(cls),
+                                     info.pk_indexes)
+
+    @property
+    def no_autoflush(self) -> _NoAutoflush:
+        return _NoAutoflush(self)
 
     # --- transactions
+    def begin(self) -> SessionTransaction:
+        """``async with sess.begin():`` — commits on a clean exit, rolls back on error."""
+        self._check_open()
+        if self.in_transaction():
+            raise InvalidRequestError("a transaction is already begun on this session")
+        self._transaction = SessionTransaction(self)  # the one the first statement begins
+        return self._transaction
+
+    def begin_nested(self) -> SessionTransaction:
+        """``async with sess.begin_nested():`` — a SAVEPOINT; rolling it back restores the
+        session's objects as they were when it began."""
+        self._check_open()
+        return SessionTransaction(self, f"sa_savepoint_{next(self._savepoints)}")
+
+    async def _savepoint(self, tx: SessionTransaction) -> None:
+        """Flush, then ``SAVEPOINT``, remembering the objects as they are now."""
+        await self.flush()
+        await self._execute("SAVEPOINT " + _compile.quote(tx.name))
+        tx.snapshot = Snapshot(self)
+        tx.is_active = True
+        self._checkpoints.append(tx)
+
+    def in_transaction(self) -> bool:
+        return self.conn is not None and self.conn.in_transaction
+
+    def in_nested_transaction(self) -> bool:
+        return bool(self._checkpoints) and self.in_transaction()
+
+    def get_transaction(self) -> SessionTransaction | None:
+        return self._transaction if self.in_transaction() else None
+
+    def get_nested_transaction(self) -> SessionTransaction | None:
+        return self._checkpoints[-1] if self.in_nested_transaction() else None
+
     async def commit(self) -> "Session":
         """Write pending rows and commit. The session stays usable."""
         self._check_open()
@@ -174,11 +369,13 @@ class Session:
             except BaseException:
                 self.state = SessionState.FAILED
                 raise
-        self._checkpoints.clear()
+        self._end_transaction()
         return self
 
     async def rollback(self, checkpoint: str | None = None) -> "Session":
-        """Roll back the transaction, or only to ``checkpoint`` (keeping the transaction)."""
+        """Roll back the transaction, or only to ``checkpoint`` (keeping the transaction).
+        The session's objects are put back as they were when it (or the checkpoint) began:
+        attribute values restored, rows inserted since detached, rows deleted since back."""
         if self.state is SessionState.CLOSED:
             raise SessionClosedError("this session is closed")
         conn = self.conn
@@ -192,12 +389,20 @@ class Session:
             except BaseException:
                 self.state = SessionState.FAILED
                 raise
+            for tx in self._checkpoints[index + 1:]:
+                tx.is_active = False
             del self._checkpoints[index + 1:]
-            self._pending.clear()  # checkpoint() flushed: these were all added after it
+            self._checkpoints[index].snapshot.restore(self, keep_new=True)
             self.state = SessionState.READY
             return self
-        self._checkpoints.clear()
-        self._pending.clear()
+        tx = self._transaction
+        if tx is not None and tx.snapshot is not None:
+            tx.snapshot.restore(self, keep_new=False)
+        else:
+            _row.detach(self._pending.values(), _row.TRANSIENT)
+            self._pending.clear()
+            self._deleted.clear()
+        self._end_transaction()
         if conn is not None and not conn.broken and conn.in_transaction:
             try:
                 await conn.rollback()
@@ -213,23 +418,41 @@ class Session:
     async def checkpoint(self, name: str) -> "Session":
         """``SAVEPOINT name``: a point ``rollback(name)`` returns to. Rows added before it
         are written first, so rolling back to it keeps them."""
-        await self.flush()
-        await self._execute("SAVEPOINT " + _compile.quote(name))
-        self._checkpoints.append(name)
+        await self._savepoint(SessionTransaction(self, name))
         return self
 
     async def release_checkpoint(self, name: str) -> "Session":
         index = self._checkpoint_index(name)
         await self._execute("RELEASE SAVEPOINT " + _compile.quote(name))
+        for tx in self._checkpoints[index:]:
+            tx.is_active = False
         del self._checkpoints[index:]
         return self
 
     def _checkpoint_index(self, name: str) -> int:
         """The latest checkpoint called ``name``, the one SQL returns to."""
         for i in range(len(self._checkpoints) - 1, -1, -1):
-            if self._checkpoints[i] == name:
+            if self._checkpoints[i].name == name:
                 return i
         raise ArgumentError(f"no checkpoint named {name!r} in this transaction")
+
+    async def reset(self) -> None:
+        """Roll back, detach every object and give the connection back; the session can
+        be used again."""
+        if self.state is not SessionState.CLOSED:
+            await self.rollback()
+        self.expunge_all()
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            await self.bind.pool.release(conn)
+        self.state = SessionState.NOT_READY
+
+    async def invalidate(self) -> None:
+        """Discard the connection without trusting it (it is closed, not pooled), roll
+        back and detach every object."""
+        if self.conn is not None:
+            self.conn.broken = True
+        await self.reset()
 
     # --- query builders
     @property
@@ -244,9 +467,14 @@ class Session:
     def update(self) -> BulkUpdateQuery:
         return BulkUpdateQuery(self)
 
-    @property
-    def delete(self) -> BulkDeleteQuery:
-        return BulkDeleteQuery(self)
+    def delete(self, target: Any = None) -> Any:
+        """``sess.delete(row)`` marks a loaded row for deletion at the next flush (await it
+        to DELETE now); ``sess.delete(Table).where(...)`` builds a bulk DELETE."""
+        if isinstance(target, TableBase):
+            self._mark_deleted(target)
+            return _Write(self, target, self.delete_now)
+        query = BulkDeleteQuery(self)
+        return query if target is None else query.table(target)
 
     async def run_select_query(self, query: SelectQuery) -> ResultGenerator:
         return await query.all()
@@ -255,13 +483,174 @@ class Session:
         self._check_open()
         for row in query.rows_to_insert:
             self._pending.pop(id(row), None)
-        return await persistence.insert(self, query.rows_to_insert, query.conflict_sql)
+        rows = await persistence.insert(self, query.rows_to_insert, query.conflict_sql)
+        for row in rows:
+            if row._state != _row.PERSISTENT:
+                continue
+            mapped = self.identity_map.get(identity_key(row))
+            if mapped is None:
+                self._track((row,))
+                self._inserted[id(row)] = row
+            elif mapped is not row:  # an upsert of a row the session has: it takes the values
+                _row.load_into(mapped, list(row._values), (), self)
+                self._dirty.pop(id(mapped), None)
+                row._session = None
+                row._state = _row.DETACHED
+        return rows
 
     async def run_update_query(self, query: BulkUpdateQuery) -> int:
         return await query.run()
 
     async def run_delete_query(self, query: BulkDeleteQuery) -> int:
         return await query.run()
+
+    # --- the identity map
+    def _track(self, rows: Iterable[TableBase]) -> None:
+        """Put written rows into the identity map (under their current key)."""
+        imap = self.identity_map
+        for row in rows:
+            key = identity_key(row)
+            other = imap.get(key)
+            if other is not None and other is not row:
+                raise InvalidRequestError(
+                    f"another object with the key {key[1]!r} is already in this session's "
+                    f"identity map: {other!r}")
+            imap.put(key, row)
+            row._session = self
+
+    def _forget(self, row: TableBase) -> None:
+        """Take a row out of the map and the session's lists (its state is kept)."""
+        if row._state in (_row.PERSISTENT, _row.DELETED):
+            key = identity_key(row) if row._history is None else _stored_key(row)
+            if self.identity_map.get(key) is row:
+                self.identity_map.pop(key)
+            else:  # its key changed since it was mapped
+                m = self.identity_map.of(type(row))
+                for k, r in list(m.items()):
+                    if r is row:
+                        del m[k]
+        self._inserted.pop(id(row), None)
+        self._pending.pop(id(row), None)
+        self._dirty.pop(id(row), None)
+        self._deleted.pop(id(row), None)
+
+    def _rekey(self, rows: Iterable[TableBase]) -> None:
+        """Rows whose primary key was just written move to their new key."""
+        for row in rows:
+            self._forget(row)
+        self._track(rows)
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, TableBase) and row._session is self and (
+            id(row) in self._pending or self.identity_map.get(identity_key(row)) is row
+            or id(row) in self._deleted)
+
+    def __iter__(self) -> Iterator[TableBase]:
+        yield from self.identity_map.rows()
+        yield from self._pending.values()
+
+    @property
+    def new(self) -> list[TableBase]:
+        """Rows added and not written yet."""
+        return list(self._pending.values())
+
+    @property
+    def dirty(self) -> list[TableBase]:
+        """Tracked rows with a changed attribute not written yet."""
+        return [r for r in self._dirty.values() if _row.changed(r)]
+
+    @property
+    def deleted(self) -> list[TableBase]:
+        """Rows marked by ``delete(row)`` for the next flush."""
+        return list(self._deleted.values())
+
+    def is_modified(self, row: TableBase) -> bool:
+        return bool(_row.changed(row))
+
+    def expunge(self, row: TableBase) -> None:
+        """Detach one row: the session no longer tracks or writes it."""
+        if row._session is not self:
+            raise InvalidRequestError(f"{row!r} is not in this session")
+        self._forget(row)
+        row._session = None
+        if row._state == _row.PERSISTENT:
+            row._state = _row.DETACHED
+
+    def expunge_all(self) -> None:
+        """Detach every row."""
+        _row.detach(self.identity_map.rows(), _row.DETACHED)
+        _row.detach(self._pending.values(), -1)
+        _row.detach(self._deleted.values(), -1)
+        for row in self._deleted.values():
+            row._state = _row.DETACHED
+        self.identity_map.clear()
+        self._pending.clear()
+        self._dirty.clear()
+        self._deleted.clear()
+
+    async def get(self, cls: type, pk: Any) -> Any:
+        """The row of ``cls`` with primary key ``pk`` (a value, or a tuple for a compound
+        key): from the identity map without I/O if it is there, else loaded; None if absent."""
+        info = getattr(cls, "__table__", None)
+        if info is None or not info.pk_indexes:
+            raise ArgumentError(f"get() needs a table class with a primary key, not {cls!r}")
+        values = tuple(pk) if isinstance(pk, (tuple, list)) else (pk,)
+        if len(values) != len(info.pk_indexes):
+            raise ArgumentError(f"{cls.__name__} has a key of {len(info.pk_indexes)} "
+                                f"column(s); got {pk!r}")
+        row = self.identity_map.get((cls, values))
+        if row is not None and not row._expired:
+            return None if row._state == _row.DELETED else row
+        return await SelectQuery(self).from_(cls).where(
+            *[c == v for c, v in zip(info.primary_key, values)]).first()
+
+    async def get_one(self, cls: type, pk: Any) -> Any:
+        """:meth:`get`, raising :class:`~asyncqlio.exc.NoResultFound` where there is none."""
+        row = await self.get(cls, pk)
+        if row is None:
+            raise NoResultFound(f"no {cls.__name__} row with primary key {pk!r}")
+        return row
+
+    async def refresh(self, row: TableBase) -> TableBase:
+        """Load the row's values again from the database (discarding unflushed changes and
+        expiry)."""
+        self._check_attached(row)
+        info = type(row).__table__
+        d = self.dialect
+        key = _stored_key(row)[1]
+        where = [c == v for c, v in zip(info.primary_key, key)]
+        sql, params = _compile.compile_select(
+            _compile.Compiler(d.name, d.numeric), info.select_sql, info.quoted,
+            where[0] if len(where) == 1 else _compile.BoolExpr("AND", where),
+            None, None, None, False)
+        records = await self._fetch(sql, params)
+        if not records:
+            raise InvalidRequestError(f"could not refresh {type(row).__name__} {key!r}: "
+                                      "the database has no such row")
+        _row.load_into(row, records[0], info.loaders_for(d.name), self)
+        self._dirty.pop(id(row), None)
+        return row
+
+    def expire(self, row: TableBase, attribute_names: Iterable[str] | None = None) -> None:
+        """Forget the row's values (all, or the named attributes) and their unflushed
+        changes: reading one raises until ``refresh()`` or a query loads the row again."""
+        self._check_attached(row)
+        info = type(row).__table__
+        if attribute_names is None:
+            indexes = range(len(info.columns))
+        else:
+            indexes = [info.attrs[name].index for name in attribute_names]
+        _row.expire(row, indexes)
+        if row._history is None:
+            self._dirty.pop(id(row), None)
+
+    def expire_all(self) -> None:
+        for row in self.identity_map.rows():
+            self.expire(row)
+
+    def _check_attached(self, row: TableBase) -> None:
+        if row._session is not self or row._state != _row.PERSISTENT:
+            raise InvalidRequestError(f"{row!r} is not a persistent row of this session")
 
     # --- rows
     def add(self, row: TableBase) -> _Write:
@@ -271,60 +660,183 @@ class Session:
             raise ArgumentError(f"add() takes a table row, not {row!r}")
         if self.state in _UNUSABLE:
             self._check_open()
-        if row._state == _row.TRANSIENT:
+        state = row._state
+        if state == _row.TRANSIENT or state == _row.PENDING:
             row._state = _row.PENDING
-        self._pending[id(row)] = row
-        row._session = self
-        return _Write(self, row)
+            self._pending[id(row)] = row
+            row._session = self
+        elif row._session is not self:
+            if state == _row.DELETED:
+                raise InvalidRequestError(f"{row!r} was deleted")
+            self._track((row,))
+            row._state = _row.PERSISTENT
+            self._dirty[id(row)] = row
+        elif state == _row.PERSISTENT:
+            self._dirty[id(row)] = row
+        return _Write(self, row, self._write_now)
+
+    def add_all(self, rows: Iterable[TableBase]) -> None:
+        for row in rows:
+            self.add(row)
+
+    def _mark_deleted(self, row: TableBase) -> None:
+        if self.state in _UNUSABLE:
+            self._check_open()
+        if id(row) in self._pending:  # never written: just forget it
+            self._forget(row)
+            row._session = None
+            row._state = _row.TRANSIENT
+            return
+        if row._state != _row.PERSISTENT:
+            raise InvalidRequestError(f"{row!r} is not a persistent row; nothing to delete")
+        if row._session is not self:
+            self._track((row,))
+        self._dirty.pop(id(row), None)
+        self._deleted[id(row)] = row
 
     async def _write_now(self, row: TableBase) -> TableBase:
         self._check_open()
-        self._pending.pop(id(row), None)
         if row._state in (_row.TRANSIENT, _row.PENDING):
-            await persistence.insert(self, [row])
-        else:
-            await persistence.update(self, row)
-        return row
+            return await self.insert_now(row)
+        return await self.update_now(row)
 
     async def flush(self) -> None:
-        """Write every row registered with ``add()``: new ones batched into multi-row
-        INSERTs, loaded ones as UPDATEs of their changed columns."""
+        """Write what the session tracks: new rows batched into multi-row INSERTs (per
+        table, in the order added), changed rows as UPDATEs of their changed columns, rows
+        marked for deletion as DELETEs. If a statement fails, the rows keep their
+        pending/dirty state and the transaction must be rolled back (nothing half-written
+        can be committed); the error's note names the table and row."""
         self._check_open()
-        if not self._pending:
+        if not (self._pending or self._dirty or self._deleted):
             return
-        rows = list(self._pending.values())
-        new = [r for r in rows if r._state in (_row.TRANSIENT, _row.PENDING)]
-        loaded = [r for r in rows if r._state == _row.PERSISTENT]
-        if new:
-            await persistence.insert(self, new)
-        if loaded:
-            await persistence.update_many(self, loaded)
+        new = list(self._pending.values())
+        dirty = [r for r in self._dirty.values() if r._state == _row.PERSISTENT]
+        deleted = list(self._deleted.values())
+        # for putting the rows back if a statement fails: an INSERT fills values in place,
+        # an UPDATE or DELETE only replaces the history and the state
+        entries: list[tuple[TableBase, Any]] = []
+        _row.journal(itertools.chain(dirty, deleted), entries)
+        if self._transaction is not None and self._transaction.snapshot is not None:
+            self._journal += entries
+        saved = _row.snapshot(new)
+        rekey = _row.key_changes(dirty)
+        try:
+            for cls, group in itertools.groupby(new, type):
+                await self._flush_step("INSERT", cls, list(group), persistence.insert)
+            for cls, group in _by_class(dirty):
+                await self._flush_step("UPDATE", cls, group, persistence.update_many)
+            for cls, group in _by_class(deleted):
+                await self._flush_step("DELETE", cls, group, persistence.delete_many)
+        except BaseException:
+            _row.restore(saved, self, False)
+            _row.rewind(entries, self)
+            raise
         self._pending.clear()
+        self._dirty.clear()
+        self._deleted.clear()
+        self._track(new)
+        self._inserted.update((id(r), r) for r in new)
+        self._rekey(rekey)
+        for row in deleted:
+            self._forget(row)
+
+    async def _flush_step(self, verb: str, cls: type, rows: list[TableBase], write: Any) -> None:
+        try:
+            await write(self, rows)
+        except Exception as e:
+            which = repr(rows[0]) if len(rows) == 1 else f"{len(rows)} rows, the first {rows[0]!r}"
+            e.add_note(f"flush: {verb} into {cls.__table__.name} failed ({which})")
+            raise
 
     async def insert_now(self, row: TableBase) -> TableBase:
         self._check_open()
         self._pending.pop(id(row), None)
         await persistence.insert(self, [row])
+        self._track((row,))
+        self._inserted[id(row)] = row
         return row
 
     async def update_now(self, row: TableBase) -> TableBase:
         self._check_open()
-        self._pending.pop(id(row), None)
-        return await persistence.update(self, row)
+        self._dirty.pop(id(row), None)
+        rekey = row._history is not None and not row._history.keys().isdisjoint(
+            type(row).__table__.pk_indexes)
+        if rekey:
+            self._forget(row)
+        await persistence.update(self, row)
+        self._track((row,))
+        return row
 
     async def delete_now(self, row: TableBase) -> TableBase:
         self._check_open()
-        self._pending.pop(id(row), None)
-        return await persistence.delete(self, row)
+        await persistence.delete(self, row)
+        self._forget(row)
+        return row
 
     remove = delete_now
 
     async def merge(self, row: TableBase) -> TableBase:
         """Write a row that was not loaded, by its primary key: its set columns overwrite the
-        stored row, or it is inserted if there is none."""
+        stored row, or it is inserted if there is none. Returns the session's object for that
+        key (the one already in the identity map, updated, or ``row``)."""
         self._check_open()
         self._pending.pop(id(row), None)
-        return await persistence.merge(self, row)
+        self._dirty.pop(id(row), None)
+        await persistence.merge(self, row)
+        mapped = self.identity_map.get(identity_key(row))
+        if mapped is None or mapped is row:
+            self._track((row,))
+            return row
+        _row.load_into(mapped, list(row._values), (), self)
+        self._dirty.pop(id(mapped), None)
+        row._session = None
+        row._state = _row.DETACHED
+        return mapped
+
+    # --- bulk writes: batched statements, the rows not tracked by the session
+    async def bulk_insert_mappings(self, cls: type, mappings: Iterable[Mapping[str, Any]]) -> None:
+        """INSERT one row per mapping of attribute names to values, as few statements as
+        the driver allows (COPY or unnest on PostgreSQL, executemany on SQLite)."""
+        self._check_open()
+        rows = [cls(**m) for m in mappings]
+        if rows:
+            await persistence.insert(self, rows)
+
+    async def bulk_save_objects(self, objects: Iterable[TableBase]) -> None:
+        """INSERT the new rows and UPDATE the changed columns of the loaded ones, batched;
+        the rows are not put into the identity map."""
+        self._check_open()
+        rows = list(objects)
+        new = [r for r in rows if r._state in (_row.TRANSIENT, _row.PENDING)]
+        for cls, group in itertools.groupby(new, type):
+            await persistence.insert(self, list(group))
+        loaded = [r for r in rows if r._state in (_row.PERSISTENT, _row.DETACHED)]
+        if loaded:
+            await persistence.update_many(self, loaded)
+
+    async def bulk_update_mappings(self, cls: type, mappings: Iterable[Mapping[str, Any]]) -> None:
+        """UPDATE rows by primary key from mappings of attribute names to values (each
+        giving the key); one statement per set of columns given."""
+        self._check_open()
+        info = cls.__table__
+        key_names = [c.attr_name for c in info.primary_key]
+        rows = []
+        for m in mappings:
+            missing = [k for k in key_names if k not in m]
+            if missing:
+                raise ArgumentError(f"bulk_update_mappings: {dict(m)!r} has no {missing[0]!r}")
+            row = cls.__new__(cls)
+            _row.init_row(row, len(info.columns), (), info.attrs, {k: m[k] for k in key_names})
+            row._history = None
+            row._state = _row.PERSISTENT
+            for name, value in m.items():
+                if name not in key_names:
+                    if name not in info.attrs:
+                        raise ArgumentError(f"{cls.__name__} has no column {name!r}")
+                    setattr(row, name, value)
+            rows.append(row)
+        if rows:
+            await persistence.update_many(self, rows)
 
     async def truncate(self, table: type, *, cascade: bool = False) -> None:
         name = table.__table__.quoted
@@ -333,11 +845,50 @@ class Session:
         else:
             await self._execute(f"DELETE FROM {name}")
 
+    # --- results (SQLAlchemy's)
+    async def execute(self, statement: Any, params: Params = None) -> Any:
+        """``execute(query)``: a buffered :class:`Result` of a select (other query objects
+        are run and give what awaiting them gives). ``execute(sql, params)``: raw SQL
+        (``{name}`` placeholders with a mapping), the original API: rows changed, or -1."""
+        if isinstance(statement, str):
+            sql, args = translate_params(self.dialect, statement, params)
+            return await self._execute(sql, args)
+        if isinstance(statement, SelectQuery):
+            rows = await statement._rows()
+            return Result(*_result_rows(statement, rows))
+        return await statement
+
+    async def scalar(self, query: SelectQuery) -> Any:
+        """The first column of the first row (the object, for a select of a table)."""
+        return (await self.execute(query)).scalar()
+
+    async def scalars(self, query: SelectQuery) -> Result:
+        return (await self.execute(query)).scalars()
+
+    async def stream(self, query: SelectQuery) -> AsyncResult:
+        """The rows of a select read as they are used: a server-side cursor on PostgreSQL,
+        chunks of ``fetchmany`` on SQLite; objects still go through the identity map."""
+        await self._autoflush()
+        sql, params = query.compile()
+        conn = await self._ready()
+        table = query.table if query.entities is None else None
+        keys = _result_rows(query, [])[1]
+        row_cls = row_class(tuple(keys))
+
+        async def chunks() -> Any:
+            async for chunk in self._guarded_chunks(None, conn.cursor(sql, params, 1000)):
+                records = [tuple(r.values()) for r in chunk]
+                if table is not None:
+                    yield [row_cls((obj,)) for obj in self._hydrate(table, records)]
+                else:
+                    yield query._tuples(records)
+
+        return AsyncResult(chunks(), keys)
+
+    async def stream_scalars(self, query: SelectQuery) -> AsyncResult:
+        return (await self.stream(query)).scalars()
+
     # --- raw SQL
-    async def execute(self, sql: str, params: Params = None) -> int:
-        """Run raw SQL (``{name}`` placeholders with a mapping); rows changed, or -1."""
-        sql, args = translate_params(self.dialect, sql, params)
-        return await self._execute(sql, args)
 
     async def cursor(self, sql: str, params: Params = None) -> ResultSet:
         """Run raw SQL and read its rows (as mappings) as they are needed. The first rows
@@ -358,6 +909,8 @@ class Session:
                 yield first
             async for chunk in chunks:
                 yield chunk
+        except GeneratorExit:  # closed by its reader: nothing failed
+            raise
         except BaseException:
             self.state = SessionState.FAILED
             raise

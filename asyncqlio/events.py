@@ -1,0 +1,126 @@
+"""Event listeners: ``listen(target, name, fn)`` and ``@listens_for(target, name)``.
+
+A target is a ``DatabaseInterface``, its ``Pool``, or the class ``DatabaseInterface`` (every
+interface). Listeners may be plain functions or coroutine functions; both are awaited in order,
+class-level ones first, and an exception from a listener propagates to the caller.
+
+Names and arguments (``conn`` is the pooled :class:`~asyncqlio.backends.base.Connection`,
+``conn.raw`` the driver's):
+
+- ``connect(conn)``: a new connection was opened; ``checkout(conn)`` / ``checkin(conn)``:
+  it left or came back to the pool.
+- ``before_execute(conn, sql, params)`` / ``after_execute(conn, sql, params)``: around each
+  statement, with the SQL and parameters as sent to the driver.
+- ``begin(conn)``, ``commit(conn)``, ``rollback(conn)``: the transaction of a session or of
+  ``db.begin()`` (not the pool's reset on check-in).
+
+Each interface made by ``execution_options()`` shares its pool and so its listeners.
+"""
+from __future__ import annotations
+
+import inspect
+import weakref
+from typing import Any, Callable
+
+from asyncqlio.exc import ArgumentError
+
+NAMES = ("connect", "checkout", "checkin", "before_execute", "after_execute",
+         "begin", "commit", "rollback")
+
+Listener = Callable[..., Any]
+
+#: every Dispatch alive, so a class-level listener reaches the ones made before it
+_all: "weakref.WeakSet[Dispatch]" = weakref.WeakSet()
+_class_level: dict[str, list[Listener]] = {name: [] for name in NAMES}
+
+
+class Dispatch:
+    """The listeners of one pool, as tuples ready to run, and flags the pool and the
+    transaction paths test. A statement pays nothing while no one listens for execute
+    events: only then do the pool's connections get the ``_guard`` that fires them."""
+
+    def __init__(self) -> None:
+        self._own: dict[str, list[Listener]] = {name: [] for name in NAMES}
+        self.fns: dict[str, tuple[Listener, ...]] = {}
+        #: any before_execute / after_execute listener
+        self.execute = False
+        #: any connect / checkout / checkin listener
+        self.pool = False
+        #: any begin / commit / rollback listener
+        self.transaction = False
+        self._conns: weakref.WeakSet[Any] = weakref.WeakSet()
+        _all.add(self)
+        self._rebuild()
+
+    def attach(self, conn: Any) -> None:
+        """Make ``conn`` (a backend Connection) fire this dispatch's events."""
+        conn.events = self
+        self._conns.add(conn)
+        self._route(conn)
+
+    def _route(self, conn: Any) -> None:
+        if self.execute:
+            conn._guard = conn._guard_with_events
+        else:
+            conn.__dict__.pop("_guard", None)
+
+    def _rebuild(self) -> None:
+        self.fns = {name: tuple(_class_level[name] + self._own[name]) for name in NAMES}
+        fns = self.fns
+        self.execute = bool(fns["before_execute"] or fns["after_execute"])
+        self.pool = bool(fns["connect"] or fns["checkout"] or fns["checkin"])
+        self.transaction = bool(fns["begin"] or fns["commit"] or fns["rollback"])
+        for conn in self._conns:
+            self._route(conn)
+
+    async def fire(self, name: str, *args: Any) -> None:
+        for fn in self.fns[name]:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                await result
+
+
+def _lists(target: Any, name: str) -> tuple[dict[str, list[Listener]], list[Dispatch]]:
+    """The listener lists ``target`` stands for, and the dispatches to rebuild after a change."""
+    if name not in NAMES:
+        raise ArgumentError(f"unknown event {name!r}; events are {', '.join(NAMES)}")
+    from asyncqlio.db import DatabaseInterface
+    from asyncqlio.pool import Pool
+    if isinstance(target, type) and issubclass(target, DatabaseInterface):
+        return _class_level, list(_all)
+    if isinstance(target, DatabaseInterface | Pool):
+        return target.dispatch._own, [target.dispatch]
+    raise ArgumentError(f"events are listened for on a DatabaseInterface, its pool or the "
+                        f"DatabaseInterface class, not {target!r}")
+
+
+def listen(target: Any, name: str, fn: Listener) -> None:
+    """Call ``fn`` on event ``name`` of ``target``."""
+    lists, dispatches = _lists(target, name)
+    lists[name].append(fn)
+    for d in dispatches:
+        d._rebuild()
+
+
+def listens_for(target: Any, name: str) -> Callable[[Listener], Listener]:
+    """``@listens_for(db, "checkout")``: the decorator form of :func:`listen`."""
+    def decorate(fn: Listener) -> Listener:
+        listen(target, name, fn)
+        return fn
+    return decorate
+
+
+def remove(target: Any, name: str, fn: Listener) -> None:
+    """Stop calling ``fn``; ``ArgumentError`` if it was not listening there."""
+    lists, dispatches = _lists(target, name)
+    try:
+        lists[name].remove(fn)
+    except ValueError:
+        raise ArgumentError(f"{fn!r} is not listening for {name!r} on {target!r}") from None
+    for d in dispatches:
+        d._rebuild()
+
+
+def contains(target: Any, name: str, fn: Listener) -> bool:
+    lists, _ = _lists(target, name)
+    return fn in lists[name]

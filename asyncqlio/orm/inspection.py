@@ -1,0 +1,401 @@
+"""The live schema read back as objects: tables, columns, keys, indexes, foreign keys.
+
+PostgreSQL is read from ``pg_catalog`` in ``current_schema()`` (so a ``search_path`` DSN
+option is honoured); SQLite from its table-valued PRAGMA functions. Column types are mapped
+back to asyncqlio types; where SQLite stores two types alike (``Interval`` and ``Integer``,
+``JSON`` and ``Text``) the simpler one is given.
+"""
+from __future__ import annotations
+
+import dataclasses
+import keyword
+import re
+from typing import Any, Protocol, Sequence
+
+from asyncqlio.orm import types as _types
+from asyncqlio.orm.types import POSTGRESQL
+
+
+class _Fetcher(Protocol):
+    dialect: Any
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+
+@dataclasses.dataclass
+class ColumnInfo:
+    """One column as the database has it."""
+
+    name: str
+    type: _types.ColumnType
+    #: the type as the database spells it (``character varying(64)``, ``VARCHAR(64)``)
+    sql_type: str
+    nullable: bool
+    #: the server default as SQL text, or None (a SERIAL's sequence is not one)
+    default: str | None
+    primary_key: bool = False
+    autoincrement: bool = False
+    unique: bool = False
+
+
+@dataclasses.dataclass
+class IndexInfo:
+    """A plain index (not the one behind a primary key or UNIQUE constraint)."""
+
+    name: str
+    columns: list[str]
+    unique: bool
+
+
+@dataclasses.dataclass
+class ForeignKeyInfo:
+    name: str | None
+    columns: list[str]
+    target_table: str
+    target_columns: list[str]
+    on_delete: str | None = None
+    on_update: str | None = None
+
+
+@dataclasses.dataclass
+class TableSchema:
+    name: str
+    columns: list[ColumnInfo]
+    indexes: list[IndexInfo]
+    foreign_keys: list[ForeignKeyInfo]
+    #: multi-column UNIQUE constraints (single-column ones are ``ColumnInfo.unique``)
+    unique_constraints: list[list[str]] = dataclasses.field(default_factory=list)
+
+    @property
+    def primary_key(self) -> list[str]:
+        return [c.name for c in self.columns if c.primary_key]
+
+    def column(self, name: str) -> ColumnInfo:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        from asyncqlio.exc import SchemaError
+        raise SchemaError(f"table {self.name!r} has no column {name!r}")
+
+
+# --- type names back to asyncqlio types
+_SIMPLE = {
+    "integer": _types.Integer, "int": _types.Integer, "int4": _types.Integer,
+    "smallint": _types.SmallInt, "int2": _types.SmallInt,
+    "bigint": _types.BigInt, "int8": _types.BigInt,
+    "double precision": _types.Real, "real": _types.Real, "float": _types.Real,
+    "float8": _types.Real, "double": _types.Real,
+    "text": _types.Text, "boolean": _types.Boolean, "bool": _types.Boolean,
+    "timestamp": _types.Timestamp, "timestamp without time zone": _types.Timestamp,
+    "date": _types.Date, "time": _types.Time, "time without time zone": _types.Time,
+    "interval": _types.Interval, "bytea": _types.Bytea, "blob": _types.Bytea,
+    "uuid": _types.UUID, "jsonb": _types.JSON, "json": _types.JSON,
+}
+_SERIALS = {"integer": _types.Serial, "bigint": _types.BigSerial, "smallint": _types.SmallSerial}
+_ARGS = re.compile(r"^([a-z ]+?)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$")
+
+
+def type_from_sql(sql_type: str) -> _types.ColumnType:
+    """The asyncqlio type for a database type name; unknown names become ``Text``."""
+    name = " ".join(sql_type.lower().split())
+    if name in _SIMPLE:
+        return _SIMPLE[name]()
+    if name in ("timestamp with time zone", "timestamptz"):
+        return _types.Timestamp(timezone=True)
+    if name in ("character varying", "varchar"):
+        return _types.String()
+    if name == "numeric" or name == "decimal":
+        return _types.Numeric()
+    m = _ARGS.match(name)
+    if m:
+        base, a, b = m.group(1), int(m.group(2)), m.group(3)
+        if base in ("character varying", "varchar"):
+            return _types.String(a)
+        if base in ("numeric", "decimal"):
+            return _types.Numeric(a, int(b) if b is not None else None)
+        if base in ("char", "character") and a == 36:
+            return _types.UUID()
+        if base in ("char", "character"):
+            return _types.String(a)
+    return _types.Text()
+
+
+_PG_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+
+def _action(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.upper()
+    return None if value == "NO ACTION" else value
+
+
+class Inspector:
+    """Reads the schema through anything with ``fetch_all`` and ``dialect`` (a DDL session)."""
+
+    def __init__(self, sess: _Fetcher) -> None:
+        self.sess = sess
+        self.is_pg = sess.dialect.name == POSTGRESQL
+
+    async def _rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        return await self.sess.fetch_all(sql, params)
+
+    async def table_names(self) -> list[str]:
+        if self.is_pg:
+            rows = await self._rows(
+                "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                "AND c.relkind IN ('r', 'p') ORDER BY c.relname")
+        else:
+            rows = await self._rows(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+        return [r["name"] for r in rows]
+
+    async def has_table(self, name: str) -> bool:
+        return name in await self.table_names()
+
+    async def get_columns(self, table: str) -> list[ColumnInfo]:
+        return await (self._pg_columns(table) if self.is_pg else self._sqlite_columns(table))
+
+    async def get_indexes(self, table: str) -> list[IndexInfo]:
+        read = self._pg_indexes if self.is_pg else self._sqlite_indexes
+        return (await read(table))[0]
+
+    async def get_foreign_keys(self, table: str) -> list[ForeignKeyInfo]:
+        return await (self._pg_fks(table) if self.is_pg else self._sqlite_fks(table))
+
+    async def get_primary_key(self, table: str) -> list[str]:
+        return [c.name for c in await self.get_columns(table) if c.primary_key]
+
+    async def get_table(self, table: str) -> TableSchema:
+        """Everything about one table; SchemaError-free: a missing table has no columns."""
+        columns = await self.get_columns(table)
+        if self.is_pg:
+            indexes, uniques = await self._pg_indexes(table)
+        else:
+            indexes, uniques = await self._sqlite_indexes(table)
+        multi = []
+        for cols in uniques:
+            if len(cols) == 1:
+                for c in columns:
+                    if c.name == cols[0] and not c.primary_key:
+                        c.unique = True
+            else:
+                multi.append(cols)
+        return TableSchema(table, columns, indexes, await self.get_foreign_keys(table), multi)
+
+    # --- PostgreSQL
+    async def _pg_columns(self, table: str) -> list[ColumnInfo]:
+        rows = await self._rows(
+            "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, "
+            "NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS dflt, "
+            "a.attidentity::text <> '' AS ident, "
+            "EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p' "
+            "AND a.attnum = ANY (k.conkey)) AS pk "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE n.nspname = current_schema() AND c.relname = $1 AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY a.attnum", table)
+        out = []
+        for r in rows:
+            sql_type, default = r["type"], r["dflt"]
+            ctype = type_from_sql(sql_type)
+            autoinc = bool(r["ident"])
+            if default is not None and default.startswith("nextval(") and sql_type in _SERIALS:
+                ctype, default, autoinc = _SERIALS[sql_type](), None, True
+            out.append(ColumnInfo(r["name"], ctype, sql_type, bool(r["nullable"]), default,
+                                  bool(r["pk"]), autoinc and bool(r["pk"])))
+        return out
+
+    async def _pg_indexes(self, table: str) -> tuple[list[IndexInfo], list[list[str]]]:
+        rows = await self._rows(
+            "SELECT i.relname AS name, ix.indisunique AS uniq, "
+            "ARRAY(SELECT a.attname FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(n, o) "
+            "JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.n "
+            "ORDER BY k.o) AS cols, "
+            "(SELECT k.contype::text FROM pg_constraint k WHERE k.conindid = ix.indexrelid "
+            "AND k.conrelid = ix.indrelid AND k.contype IN ('p', 'u') LIMIT 1) AS con "
+            "FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid "
+            "JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE n.nspname = current_schema() AND t.relname = $1 ORDER BY i.relname", table)
+        indexes, uniques = [], []
+        for r in rows:
+            if r["con"] == "u":
+                uniques.append(list(r["cols"]))
+            elif r["con"] is None:
+                indexes.append(IndexInfo(r["name"], list(r["cols"]), bool(r["uniq"])))
+        return indexes, uniques
+
+    async def _pg_fks(self, table: str) -> list[ForeignKeyInfo]:
+        rows = await self._rows(
+            "SELECT k.conname AS name, rt.relname AS target, k.confdeltype::text AS del, "
+            "k.confupdtype::text AS upd, "
+            "ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY x(n, o) "
+            "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = x.n "
+            "ORDER BY x.o) AS cols, "
+            "ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY x(n, o) "
+            "JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = x.n "
+            "ORDER BY x.o) AS tcols "
+            "FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "JOIN pg_class rt ON rt.oid = k.confrelid "
+            "WHERE k.contype = 'f' AND n.nspname = current_schema() AND t.relname = $1 "
+            "ORDER BY k.conname", table)
+        return [ForeignKeyInfo(r["name"], list(r["cols"]), r["target"], list(r["tcols"]),
+                               _PG_ACTIONS.get(r["del"]), _PG_ACTIONS.get(r["upd"]))
+                for r in rows]
+
+    # --- SQLite
+    async def _sqlite_columns(self, table: str) -> list[ColumnInfo]:
+        rows = await self._rows("SELECT * FROM pragma_table_info(?) ORDER BY cid", table)
+        pk_count = sum(1 for r in rows if r["pk"])
+        out = []
+        for r in rows:
+            sql_type = r["type"] or ""
+            # only INTEGER PRIMARY KEY is the rowid, generated by the database
+            autoinc = bool(r["pk"]) and pk_count == 1 and sql_type.upper() == "INTEGER"
+            out.append(ColumnInfo(r["name"], type_from_sql(sql_type), sql_type,
+                                  not r["notnull"] and not autoinc, r["dflt_value"],
+                                  bool(r["pk"]), autoinc))
+        return out
+
+    async def _sqlite_indexes(self, table: str) -> tuple[list[IndexInfo], list[list[str]]]:
+        rows = await self._rows("SELECT * FROM pragma_index_list(?) ORDER BY name", table)
+        indexes, uniques = [], []
+        for r in rows:
+            cols = [c["name"] for c in await self._rows(
+                "SELECT name FROM pragma_index_info(?) ORDER BY seqno", r["name"])]
+            if r["origin"] == "u":
+                uniques.append(cols)
+            elif r["origin"] == "c":
+                indexes.append(IndexInfo(r["name"], cols, bool(r["unique"])))
+        return indexes, uniques
+
+    async def _sqlite_fks(self, table: str) -> list[ForeignKeyInfo]:
+        rows = await self._rows("SELECT * FROM pragma_foreign_key_list(?) ORDER BY id, seq", table)
+        by_id: dict[int, ForeignKeyInfo] = {}
+        for r in rows:
+            fk = by_id.get(r["id"])
+            if fk is None:
+                fk = by_id[r["id"]] = ForeignKeyInfo(
+                    None, [], r["table"], [], _action(r["on_delete"]), _action(r["on_update"]))
+            fk.columns.append(r["from"])
+            fk.target_columns.append(r["to"])
+        return list(by_id.values())
+
+
+# --- Python source for a live table
+def _class_name(table: str) -> str:
+    name = "".join(p[:1].upper() + p[1:] for p in re.split(r"[^0-9A-Za-z]+", table) if p)
+    if not name or not name[0].isalpha():
+        name = "T" + name
+    return name
+
+
+def _attr_name(column: str, taken: set[str]) -> str:
+    name = re.sub(r"\W", "_", column)
+    if not name or name[0].isdigit() or keyword.iskeyword(name) or name.startswith("__"):
+        name = "c_" + name.lstrip("_")
+    base, i = name, 2
+    while name in taken:
+        name, i = f"{base}_{i}", i + 1
+    taken.add(name)
+    return name
+
+
+def type_source(ctype: _types.ColumnType) -> str:
+    """Python source that builds ``ctype``."""
+    cls = type(ctype).__name__
+    if isinstance(ctype, _types.String):
+        return "String" if ctype.size is None or ctype.size < 0 else f"String({ctype.size})"
+    if isinstance(ctype, _types.Numeric):
+        if ctype.precision is None:
+            return "Numeric"
+        if ctype.scale is None:
+            return f"Numeric({ctype.precision})"
+        return f"Numeric({ctype.precision}, {ctype.scale})"
+    if isinstance(ctype, _types.Timestamp) and ctype.timezone:
+        return "Timestamp(timezone=True)"
+    return cls
+
+
+def table_source(schema: TableSchema, *, base: str = "Table") -> tuple[str, set[str]]:
+    """The class statement for ``schema`` and the asyncqlio names it uses."""
+    names = {"Column"}
+    taken: set[str] = set()
+    single_fks = {fk.columns[0]: fk for fk in schema.foreign_keys if len(fk.columns) == 1}
+    lines = [f"class {_class_name(schema.name)}({base}, table_name={schema.name!r}):"]
+    attrs: dict[str, str] = {}
+    pk_count = len(schema.primary_key)
+    for c in schema.columns:
+        attr = _attr_name(c.name, taken)
+        attrs[c.name] = attr
+        tsrc = type_source(c.type)
+        names.add(re.match(r"\w+", tsrc).group(0))
+        opts = [tsrc]
+        if attr != c.name:
+            opts.append(f"name={c.name!r}")
+        if c.primary_key:
+            opts.append("primary_key=True")
+            integer = c.type.is_integer and not c.type.is_serial
+            if integer and pk_count == 1 and not c.autoincrement:
+                opts.append("autoincrement=False")
+            elif c.autoincrement and not (integer and pk_count == 1) and not c.type.is_serial:
+                opts.append("autoincrement=True")
+        elif c.nullable:
+            opts.append("nullable=True")
+        if c.unique:
+            opts.append("unique=True")
+        if c.default is not None:
+            opts.append(f"server_default={c.default!r}")
+        fk = single_fks.get(c.name)
+        if fk is not None:
+            names.add("ForeignKey")
+            fk_opts = [repr(f"{fk.target_table}.{fk.target_columns[0]}")]
+            if fk.on_delete:
+                fk_opts.append(f"on_delete={fk.on_delete!r}")
+            if fk.on_update:
+                fk_opts.append(f"on_update={fk.on_update!r}")
+            opts.append(f"foreign_key=ForeignKey({', '.join(fk_opts)})")
+        lines.append(f"    {attr} = Column({', '.join(opts)})")
+    for index in schema.indexes:
+        if not all(col in attrs for col in index.columns):
+            continue  # an expression index cannot be written as columns
+        names.add("Index")
+        cols = ", ".join(attrs[col] for col in index.columns)
+        unique = ", unique=True" if index.unique else ""
+        lines.append(f"    {_attr_name('ix_' + index.name, taken)} = "
+                     f"Index({cols}{unique}, name={index.name!r})")
+    for fk in schema.foreign_keys:
+        if len(fk.columns) > 1:
+            lines.append(f"    # foreign key {fk.columns} -> {fk.target_table}{fk.target_columns} "
+                         "(compound foreign keys cannot be declared on columns)")
+    return "\n".join(lines) + "\n", names
+
+
+def module_source(schemas: list[TableSchema], *, base: str = "Table") -> str:
+    """A module defining a ``table_base()`` and one class per table."""
+    bodies, names = [], set()
+    for s in schemas:
+        body, used = table_source(s, base=base)
+        bodies.append(body)
+        names |= used
+    names.add("table_base")
+    head = (f'"""Generated by asyncqlio from the live schema."""\n'
+            f"from asyncqlio import {', '.join(sorted(names))}\n\n{base} = table_base()\n")
+    return head + "".join("\n\n" + b for b in bodies)
+
+
+async def generate_schema(db: Any, *tables: str) -> str:
+    """Python source (a module) for the named live tables, or all of them."""
+    async with db.get_ddl_session() as sess:
+        inspector = Inspector(sess)
+        names = list(tables) or await inspector.table_names()
+        schemas = [await inspector.get_table(t) for t in names]
+    for s in schemas:
+        if not s.columns:
+            from asyncqlio.exc import SchemaError
+            raise SchemaError(f"no table named {s.name!r} in the database")
+    return module_source(schemas)

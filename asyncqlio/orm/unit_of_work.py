@@ -1,0 +1,200 @@
+"""The unit of work's memory: what a session's objects looked like when a transaction or a
+savepoint began, so rolling it back restores them (instead of expiring them), and the
+transaction objects ``begin()`` and ``begin_nested()`` return."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generator, Iterator, Mapping
+
+from asyncqlio._speedups import _row
+from asyncqlio.exc import InvalidRequestError
+
+if TYPE_CHECKING:
+    from asyncqlio.orm.session import Session
+
+
+def identity_key(row: Any) -> "Key":
+    """``(class, primary key tuple)``: the row's key in a session's identity map."""
+    return type(row), row.primary_key_values()
+
+
+Key = tuple[type, tuple[Any, ...]]
+
+
+class IdentityMap(Mapping[Key, Any]):
+    """One object per primary key: ``(class, primary key tuple) -> object``.
+
+    Stored per class and keyed by the bare key value for a one-column key (the tuple for a
+    compound key), so hydration looks rows up without building and hashing tuples."""
+
+    __slots__ = ("by_class",)
+
+    def __init__(self, by_class: dict[type, dict[Any, Any]] | None = None) -> None:
+        self.by_class: dict[type, dict[Any, Any]] = by_class if by_class is not None else {}
+
+    def of(self, cls: type) -> dict[Any, Any]:
+        """The map of one class, as :func:`_row.hydrate_identity` uses it."""
+        m = self.by_class.get(cls)
+        if m is None:
+            m = self.by_class[cls] = {}
+        return m
+
+    @staticmethod
+    def _inner(key: tuple) -> Any:
+        return key[0] if len(key) == 1 else key
+
+    def __getitem__(self, key: Key) -> Any:
+        cls, pk = key
+        return self.by_class[cls][self._inner(pk)]
+
+    def get(self, key: Key, default: Any = None) -> Any:  # type: ignore[override]
+        m = self.by_class.get(key[0])
+        return default if m is None else m.get(self._inner(key[1]), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and self.get(key) is not None
+
+    def __iter__(self) -> Iterator[Key]:
+        for cls, m in self.by_class.items():
+            for k in m:
+                yield cls, (k if type(k) is tuple else (k,))
+
+    def __len__(self) -> int:
+        return sum(len(m) for m in self.by_class.values())
+
+    def put(self, key: Key, row: Any) -> None:
+        self.of(key[0])[self._inner(key[1])] = row
+
+    def pop(self, key: Key) -> Any:
+        m = self.by_class.get(key[0])
+        return None if m is None else m.pop(self._inner(key[1]), None)
+
+    def rows(self) -> list[Any]:
+        return [r for m in self.by_class.values() for r in m.values()]
+
+    def copy(self) -> "IdentityMap":
+        return IdentityMap({cls: dict(m) for cls, m in self.by_class.items() if m})
+
+    def clear(self) -> None:
+        self.by_class.clear()
+
+    def __repr__(self) -> str:
+        return f"<IdentityMap of {len(self)} rows>"
+
+
+class Snapshot:
+    """The session's tracked objects, their values, history and states, and which of them
+    were in the identity map, pending or marked for deletion."""
+
+    __slots__ = ("rows", "saved", "journal_start", "identity_map", "pending", "deleted",
+                 "inserted")
+
+    def __init__(self, sess: "Session") -> None:
+        self.identity_map = sess.identity_map.copy()
+        self.pending = dict(sess._pending)
+        self.deleted = dict(sess._deleted)
+        self.inserted = dict(sess._inserted)
+        tracked = {id(r): r for r in self.identity_map.rows()}
+        tracked.update(self.pending)
+        tracked.update(self.deleted)
+        self.rows = _row.snapshot(tracked.values())
+        self.saved = set(tracked)
+        #: where this began in the session's journal of flushed changes
+        self.journal_start = len(sess._journal)
+
+    def restore(self, sess: "Session", keep_new: bool) -> None:
+        """Put the objects back; objects the session took on since are detached. With
+        ``keep_new`` false, rows that were still unwritten are detached too (a full
+        rollback forgets them, as it forgets marks for deletion)."""
+        saved = self.saved
+        since = [r for r in sess.identity_map.rows() if id(r) not in saved]
+        # inserted since: transient again; loaded since: detached (they may hold values
+        # written after this point)
+        _row.detach([r for r in since if id(r) not in sess._inserted], _row.DETACHED)
+        _row.detach([r for k, r in sess._inserted.items() if k not in self.inserted],
+                    _row.TRANSIENT)
+        _row.detach([r for k, r in sess._pending.items() if k not in saved], _row.TRANSIENT)
+        # rows loaded since and written: back to their loaded values (the saved rows are
+        # then overwritten by their snapshot)
+        since_written = sess._journal[self.journal_start:]
+        del sess._journal[self.journal_start:]
+        _row.revert(since_written, sess)
+        _row.restore(self.rows, sess, True)
+        sess.identity_map = self.identity_map.copy()
+        for row, _ in since_written:
+            if id(row) not in saved:
+                sess.identity_map.put(identity_key(row), row)
+        sess._inserted = dict(self.inserted)
+        if keep_new:
+            sess._pending = dict(self.pending)
+            sess._deleted = dict(self.deleted)
+        else:
+            _row.detach(self.pending.values(), _row.TRANSIENT)
+            sess._pending = {}
+            sess._deleted = {}
+        sess._dirty = {id(r): r for r in sess.identity_map.rows() if r._history is not None}
+
+
+class SessionTransaction:
+    """``async with sess.begin():`` / ``async with sess.begin_nested():`` — commits (or
+    releases the savepoint) on a clean exit, rolls back on an exception. Also
+    ``tx = await sess.begin_nested()`` then ``await tx.commit()`` or ``await tx.rollback()``."""
+
+    def __init__(self, session: "Session", name: str | None = None) -> None:
+        self.session = session
+        #: the savepoint's name; None for the session's transaction itself
+        self.name = name
+        self.nested = name is not None
+        self.snapshot: Snapshot | None = None
+        self.is_active = False
+
+    def __repr__(self) -> str:
+        kind = f"savepoint {self.name}" if self.nested else "transaction"
+        return f"<SessionTransaction {kind} {'active' if self.is_active else 'inactive'}>"
+
+    async def start(self) -> "SessionTransaction":
+        if self.is_active:
+            return self
+        if self.nested:
+            await self.session._savepoint(self)
+        else:
+            await self.session._ready()
+        return self
+
+    def __await__(self) -> Generator[Any, None, "SessionTransaction"]:
+        return self.start().__await__()
+
+    async def __aenter__(self) -> "SessionTransaction":
+        return await self.start()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if not self.is_active:
+            return  # committed or rolled back inside the block
+        if exc_type is None:
+            try:
+                await self.commit()
+            except BaseException:
+                await self.rollback()
+                raise
+        else:
+            await self.rollback()
+
+    def _check(self) -> None:
+        if not self.is_active:
+            raise InvalidRequestError(f"{self!r} is no longer active")
+
+    async def commit(self) -> None:
+        """Flush and commit the transaction, or release the savepoint."""
+        self._check()
+        if self.nested:
+            await self.session.release_checkpoint(self.name)
+        else:
+            await self.session.commit()
+
+    async def rollback(self) -> None:
+        """Roll back, restoring the session's objects to how they were when this began."""
+        self._check()
+        if self.nested:
+            await self.session.rollback(self.name)
+            await self.session.release_checkpoint(self.name)
+        else:
+            await self.session.rollback()

@@ -1,0 +1,124 @@
+"""Events on both backends: every name fires with its arguments, sync and coroutine listeners,
+targets (an interface, its pool, the DatabaseInterface class, an execution_options child),
+removal, and a listener that raises."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from asyncqlio import DatabaseInterface, events
+from asyncqlio.backends.base import Connection
+from asyncqlio.exc import ArgumentError
+
+
+async def test_every_event_fires_in_order(db):
+    seen: list[tuple] = []
+
+    def sync(name: str):
+        def listener(conn: Connection, *args: object) -> None:
+            assert isinstance(conn, Connection)
+            seen.append((name, *args))
+        return listener
+
+    def coro(name: str):
+        async def listener(conn: Connection, *args: object) -> None:
+            await asyncio.sleep(0)
+            seen.append((name, *args))
+        return listener
+
+    for i, name in enumerate(events.NAMES):
+        events.listen(db, name, (sync if i % 2 else coro)(name))
+    await db.dispose()  # so the next checkout opens a connection: "connect"
+
+    async with db.get_session() as sess:
+        await sess.execute("SELECT CAST({v} AS INTEGER)", {"v": 7})
+    assert [s[0] for s in seen] == [
+        "connect", "checkout",
+        "before_execute", "after_execute", "begin",      # BEGIN
+        "before_execute", "after_execute",               # SELECT
+        "before_execute", "after_execute", "commit",     # COMMIT
+        "checkin"]
+    marker = "$1" if db.dialect.numeric else "?"
+    assert [list(s[2]) for s in seen if s[0] == "before_execute" and "CAST" in s[1]] == [[7]]
+    assert ("after_execute", f"SELECT CAST({marker} AS INTEGER)", [7]) in [
+        (s[0], s[1], list(s[2])) for s in seen if s[0] == "after_execute"]
+
+    seen.clear()
+    with pytest.raises(ZeroDivisionError):
+        async with db.begin() as conn:
+            await conn.execute("SELECT 1")
+            1 / 0
+    assert [s[0] for s in seen if "execute" not in s[0]] == ["checkout", "begin", "rollback",
+                                                              "checkin"]
+
+
+async def test_pool_target_and_decorator(db):
+    out: list[str] = []
+
+    @events.listens_for(db.pool, "checkout")
+    async def on_checkout(conn: Connection) -> None:
+        out.append("checkout")
+
+    @events.listens_for(db, "checkin")
+    def on_checkin(conn: Connection) -> None:
+        out.append("checkin")
+
+    assert events.contains(db, "checkout", on_checkout)
+    await db.scalar("SELECT 1")
+    assert out == ["checkout", "checkin"]
+    events.remove(db, "checkout", on_checkout)
+    await db.scalar("SELECT 1")
+    assert out == ["checkout", "checkin", "checkin"]
+    with pytest.raises(ArgumentError):
+        events.remove(db, "checkout", on_checkout)
+
+
+async def test_class_level_listener_sees_every_interface(dsn):
+    counts: dict[str, int] = {}
+
+    def count(conn: Connection, sql: str, params: object) -> None:
+        counts[sql] = counts.get(sql, 0) + 1
+
+    events.listen(DatabaseInterface, "before_execute", count)
+    try:
+        async with DatabaseInterface(dsn) as one:
+            await one.scalar("SELECT 11")
+            async with DatabaseInterface(dsn) as two:
+                await two.scalar("SELECT 11")
+    finally:
+        events.remove(DatabaseInterface, "before_execute", count)
+    assert counts["SELECT 11"] == 2
+    async with DatabaseInterface(dsn) as three:  # removed: nothing fires any more
+        await three.scalar("SELECT 11")
+        assert not three.dispatch.execute
+    assert counts["SELECT 11"] == 2
+
+
+async def test_execution_options_child_shares_listeners(db):
+    seen: list[str] = []
+    child = db.execution_options(immediate=True)
+    events.listen(child, "commit", lambda conn: seen.append("child"))
+    await db.execute("SELECT 1")
+    assert seen == ["child"]
+
+
+async def test_before_execute_that_raises_stops_the_statement(db):
+    def refuse(conn: Connection, sql: str, params: object) -> None:
+        if "forbidden" in sql:
+            raise PermissionError(sql)
+
+    events.listen(db, "before_execute", refuse)
+    with pytest.raises(PermissionError):
+        await db.scalar("SELECT 'forbidden'")
+    assert db.pool.checkedout() == 0
+    assert all(not c.broken and not c.in_transaction for c in db.pool._idle)
+    events.remove(db, "before_execute", refuse)
+    assert await db.scalar("SELECT 'forbidden'") == "forbidden"
+
+
+async def test_unknown_names_and_targets_are_refused(db):
+    with pytest.raises(ArgumentError, match="unknown event"):
+        events.listen(db, "on_connect", print)
+    with pytest.raises(ArgumentError):
+        events.listen(object(), "connect", print)
