@@ -386,9 +386,10 @@ def changed(obj) -> tuple:
 
 
 @cython.ccall
-def snapshot(rows) -> list:
+def snapshot(rows, copy_history: cython.bint = True) -> list:
     """What restoring the rows later needs: ``(row, values, history, state, unconverted,
-    expired)`` each, the value lists and histories copied (records are immutable)."""
+    expired)`` each, the value lists copied (records are immutable) and the histories too
+    unless ``copy_history`` is false (a flush only replaces a history, never changes it)."""
     out: list = []
     row: RowBase
     for obj in rows:
@@ -397,7 +398,7 @@ def snapshot(rows) -> list:
         if type(values) is list:
             values = list(values)
         history = row._history
-        if history is not None:
+        if history is not None and copy_history:
             history = dict(history)
         out.append((obj, values, history, row._state, row._unconverted, row._expired))
     return out
@@ -641,3 +642,33 @@ def fill_generated(rows, records, indexes: tuple, loaders: tuple):
             if fn is not None and v is not None:
                 v = fn(v)
             values[indexes[j]] = v
+
+
+@cython.ccall
+def track(rows, by_class: dict, session):
+    """Put written rows into a session's identity map (``by_class``: class -> {key: row},
+    keyed as :func:`hydrate_identity` keys them). Stops at the first row whose key another
+    object holds and returns ``(row, key, other)``; None when all went in."""
+    row: RowBase
+    last_cls = None
+    rows_of: dict = None
+    pk: tuple = ()
+    for obj in rows:
+        cls = type(obj)
+        if cls is not last_cls:
+            last_cls = cls
+            rows_of = by_class.get(cls)
+            if rows_of is None:
+                rows_of = by_class[cls] = {}
+            pk = cls.__table__.pk_indexes
+        row = cython.cast(RowBase, obj)
+        if len(pk) == 1:
+            key = column_value(row, pk[0])
+        else:
+            key = tuple([column_value(row, i) for i in pk])
+        other = rows_of.get(key)
+        if other is not None and other is not obj:
+            return obj, key, other
+        rows_of[key] = obj
+        row._session = session
+    return None

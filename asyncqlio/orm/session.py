@@ -222,7 +222,7 @@ class Session:
         if tx is None:
             tx = self._transaction = SessionTransaction(self)
         tx.is_active = True
-        tx.snapshot = Snapshot(self)
+        tx.snapshot = Snapshot(self, nested=False)
 
     def _end_transaction(self) -> None:
         self._inserted.clear()
@@ -342,7 +342,7 @@ class Session:
         """Flush, then ``SAVEPOINT``, remembering the objects as they are now."""
         await self.flush()
         await self._execute("SAVEPOINT " + _compile.quote(tx.name))
-        tx.snapshot = Snapshot(self)
+        tx.snapshot = Snapshot(self, nested=True)
         tx.is_active = True
         self._checkpoints.append(tx)
 
@@ -507,16 +507,12 @@ class Session:
     # --- the identity map
     def _track(self, rows: Iterable[TableBase]) -> None:
         """Put written rows into the identity map (under their current key)."""
-        imap = self.identity_map
-        for row in rows:
-            key = identity_key(row)
-            other = imap.get(key)
-            if other is not None and other is not row:
-                raise InvalidRequestError(
-                    f"another object with the key {key[1]!r} is already in this session's "
-                    f"identity map: {other!r}")
-            imap.put(key, row)
-            row._session = self
+        conflict = _row.track(rows, self.identity_map.by_class, self)
+        if conflict is not None:
+            row, key, other = conflict
+            raise InvalidRequestError(
+                f"another object with the key {key!r} is already in this session's "
+                f"identity map: {other!r}")
 
     def _forget(self, row: TableBase) -> None:
         """Take a row out of the map and the session's lists (its state is kept)."""
@@ -718,7 +714,7 @@ class Session:
         _row.journal(itertools.chain(dirty, deleted), entries)
         if self._transaction is not None and self._transaction.snapshot is not None:
             self._journal += entries
-        saved = _row.snapshot(new)
+        saved = _row.snapshot(new, False)
         rekey = _row.key_changes(dirty)
         try:
             for cls, group in itertools.groupby(new, type):

@@ -88,13 +88,16 @@ class Snapshot:
     __slots__ = ("rows", "saved", "journal_start", "identity_map", "pending", "deleted",
                  "inserted")
 
-    def __init__(self, sess: "Session") -> None:
+    def __init__(self, sess: "Session", nested: bool) -> None:
         self.identity_map = sess.identity_map.copy()
         self.pending = dict(sess._pending)
         self.deleted = dict(sess._deleted)
         self.inserted = dict(sess._inserted)
         tracked = {id(r): r for r in self.identity_map.rows()}
-        tracked.update(self.pending)
+        if nested:
+            # only a savepoint's rollback keeps unwritten rows (a full rollback forgets
+            # them), so only it needs their values
+            tracked.update(self.pending)
         tracked.update(self.deleted)
         self.rows = _row.snapshot(tracked.values())
         self.saved = set(tracked)
