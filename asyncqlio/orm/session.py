@@ -731,7 +731,7 @@ class Session:
         self._dirty.clear()
         self._deleted.clear()
         self._track(new)
-        self._inserted.update((id(r), r) for r in new)
+        self._inserted.update(zip(map(id, new), new))
         self._rekey(rekey)
         for row in deleted:
             self._forget(row)
