@@ -15,35 +15,26 @@ except ModuleNotFoundError:  # running uncompiled without Cython installed
 from asyncqlio.exc import ExpiredAttributeError
 
 
-class _NoValue:
-    """The value of a column that was never set (distinct from NULL/None)."""
+class _Sentinel:
+    """A marker distinct from every column value, None included."""
 
-    __slots__ = ()
+    __slots__ = ("name",)
 
-    def __repr__(self):
-        return "NO_VALUE"
-
-    def __reduce__(self):
-        return "NO_VALUE"
-
-
-NO_VALUE = _NoValue()
-
-
-class _Expired:
-    """The value of a column expired by ``Session.expire``: reading it raises until a
-    refresh or a query loads it again (no hidden I/O)."""
-
-    __slots__ = ()
+    def __init__(self, name):
+        self.name = name
 
     def __repr__(self):
-        return "EXPIRED"
+        return self.name
 
     def __reduce__(self):
-        return "EXPIRED"
+        return self.name
 
 
-EXPIRED = _Expired()
+#: the value of a column that was never set (distinct from NULL/None)
+NO_VALUE = _Sentinel("NO_VALUE")
+#: the value of a column expired by ``Session.expire``: reading it raises until a refresh or
+#: a query loads it again (no hidden I/O)
+EXPIRED = _Sentinel("EXPIRED")
 
 # instance states (see asyncqlio.orm.inspection)
 TRANSIENT = 0

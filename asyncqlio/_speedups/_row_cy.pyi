@@ -1,12 +1,11 @@
 from typing import Any, Callable, Iterable, Sequence
 
-class _NoValue: ...
+class _Sentinel:
+    name: str
+    def __init__(self, name: str) -> None: ...
 
-NO_VALUE: _NoValue
-
-class _Expired: ...
-
-EXPIRED: _Expired
+NO_VALUE: _Sentinel
+EXPIRED: _Sentinel
 TRANSIENT: int
 PENDING: int
 PERSISTENT: int
