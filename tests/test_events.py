@@ -9,7 +9,7 @@ import pytest
 
 from asyncqlio import DatabaseInterface, events
 from asyncqlio.backends.base import Connection
-from asyncqlio.exc import ArgumentError
+from asyncqlio.exc import ArgumentError, InterfaceError, OperationalError
 
 
 async def test_every_event_fires_in_order(db):
@@ -122,3 +122,23 @@ async def test_unknown_names_and_targets_are_refused(db):
         events.listen(db, "on_connect", print)
     with pytest.raises(ArgumentError):
         events.listen(object(), "connect", print)
+
+
+async def test_rollback_of_a_lost_connection_is_announced(db):
+    """Closing a lost connection is what ends its transaction: listeners hear a rollback."""
+    seen: list[str] = []
+    events.listen(db, "rollback", lambda conn: seen.append("rollback"))
+    sess = db.get_session()
+    await sess.start()
+    try:
+        await sess.execute("SELECT 1")
+        await sess.conn.raw.close()  # the driver connection goes away mid-transaction
+        with pytest.raises((InterfaceError, OperationalError)):
+            await sess.execute("SELECT 1")
+        await sess.rollback()
+        assert seen == ["rollback"]
+        await sess.execute("SELECT 1")  # a new connection, a new transaction
+        await sess.rollback()
+        assert seen == ["rollback", "rollback"]
+    finally:
+        await sess.close()

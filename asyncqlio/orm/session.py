@@ -403,15 +403,20 @@ class Session:
             self._pending.clear()
             self._deleted.clear()
         self._end_transaction()
+        unannounced = conn is not None and conn.in_transaction
         if conn is not None and not conn.broken and conn.in_transaction:
             try:
-                await conn.rollback()
+                await conn.rollback()  # tells the listeners itself
+                unannounced = False
             except DatabaseException:
                 conn.broken = True  # its state is unknown; closing it rolls back for sure
         if conn is not None and conn.broken:
             # interrupted or lost: the pool closes it, the next statement gets another
             self.conn = None
             await self.bind.pool.release(conn)
+            if unannounced and conn.events.transaction:
+                # closing it ended the transaction: listeners hear of it like any rollback
+                await conn.events.fire("rollback", conn)
         self.state = SessionState.READY if self.conn is not None else SessionState.NOT_READY
         return self
 
