@@ -184,6 +184,13 @@ class Pool:
             self._checked_out.remove(conn)
         except KeyError:
             return
+        if not conn.in_transaction and not conn.broken:
+            # a transaction left open behind the session's back (an interrupted BEGIN, say):
+            # the driver knows best, and the reset below ends it before anyone reuses it
+            try:
+                conn.in_transaction = conn.driver_in_transaction()
+            except Exception:  # noqa: BLE001 - a connection that cannot say is not reused
+                conn.broken = True
         if (not conn.in_transaction and not conn.broken and not self._closed
                 and not self.dispatch.pool and conn.generation == self._generation
                 and len(self._idle) < self.pool_size):

@@ -338,3 +338,19 @@ async def test_closed_pool_refuses_and_closes_what_comes_back(dsn):
         await db.pool.acquire()
     await db.pool.release(held)
     assert db.pool._opened == 0 and db.pool.checkedin() == 0
+
+
+async def test_a_transaction_the_session_did_not_see_is_ended_on_checkin(db):
+    """Whatever got the session's record and the driver out of step, a connection never goes
+    back to the pool inside a transaction."""
+    conn = await db.pool.acquire()
+    await conn.execute("BEGIN")  # behind the flag's back
+    assert conn.in_transaction is False and conn.driver_in_transaction()
+    await db.pool.release(conn)
+    async with db.get_session() as sess:  # reuses it: BEGIN would fail inside a transaction
+        assert await sess.fetch("SELECT 1 AS one") == {"one": 1}
+    again = await db.pool.acquire()
+    try:
+        assert not again.driver_in_transaction()
+    finally:
+        await db.pool.release(again)
