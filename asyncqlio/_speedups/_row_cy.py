@@ -223,6 +223,23 @@ def load_values(record, loaders: tuple) -> object:
 LAZY_COLUMNS = 64
 
 
+@cython.cfunc
+def _lazy_plan(loaders: tuple) -> tuple:
+    """``(eager, mask, per-column loaders)`` for rows loaded with ``loaders``: columns convert
+    on first use while each fits a bit of ``_unconverted``, else all at once on load."""
+    mask: cython.ulonglong = 0
+    if not loaders:
+        return False, mask, None
+    width = max([idx for idx, _ in loaders]) + 1
+    if width > LAZY_COLUMNS:
+        return True, mask, None
+    per = [None] * width
+    for idx, fn in loaders:
+        per[idx] = fn
+        mask |= cython.cast(cython.ulonglong, 1) << idx
+    return False, mask, tuple(per)
+
+
 @cython.ccall
 def hydrate(cls: type, rows, loaders: tuple, session) -> list:
     """Driver rows -> persistent instances of ``cls``; ``loaders`` is ``((index, fn), ...)``
@@ -230,19 +247,9 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
     itself; the loaders run when a column is first used."""
     out: list = []
     row: RowBase
-    mask: cython.ulonglong = 0
-    per_column = None
-    eager: cython.bint = False
-    if loaders:
-        width = max([idx for idx, _ in loaders]) + 1
-        if width > LAZY_COLUMNS:
-            eager = True
-        else:
-            per = [None] * width
-            for idx, fn in loaders:
-                per[idx] = fn
-                mask |= cython.cast(cython.ulonglong, 1) << idx
-            per_column = tuple(per)
+    mask: cython.ulonglong
+    eager: cython.bint
+    eager, mask, per_column = _lazy_plan(loaders)
     for record in rows:
         row = cls.__new__(cls)
         row._values = load_values(record, loaders) if eager else record
@@ -264,20 +271,10 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
     are added to the map."""
     out: list = []
     row: RowBase
-    mask: cython.ulonglong = 0
-    per_column = None
-    eager: cython.bint = False
+    mask: cython.ulonglong
+    eager: cython.bint
+    eager, mask, per_column = _lazy_plan(loaders)
     n: cython.Py_ssize_t = len(pk_indexes)
-    if loaders:
-        width = max([idx for idx, _ in loaders]) + 1
-        if width > LAZY_COLUMNS:
-            eager = True
-        else:
-            per = [None] * width
-            for idx, fn in loaders:
-                per[idx] = fn
-                mask |= cython.cast(cython.ulonglong, 1) << idx
-            per_column = tuple(per)
     pk_fns: tuple = _pk_loaders(loaders, pk_indexes) if loaders else (None,) * n
     first: cython.Py_ssize_t = pk_indexes[0]
     first_fn = pk_fns[0]
