@@ -14,7 +14,8 @@ from asyncqlio.exc import ArgumentError
 from asyncqlio.migrations.runner import VERSION_TABLE
 from asyncqlio.migrations.scripts import ScriptDirectory
 from asyncqlio.orm import types as _types
-from asyncqlio.orm.inspection import ColumnInfo, ForeignKeyInfo, Inspector, type_source
+from asyncqlio.orm.inspection import (ColumnInfo, ForeignKeyInfo, Inspector,
+                                      foreign_key_source, type_source)
 from asyncqlio.orm.schema import Column
 
 _I = "    "
@@ -61,12 +62,8 @@ def _column_src(c: Column, imports: set[str]) -> str:
     fk = c.foreign_key
     if fk is not None:
         target = fk.resolve()
-        fk_opts = [repr(f"{target.table_name}.{target.name}")]
-        if fk.on_delete:
-            fk_opts.append(f"on_delete={fk.on_delete!r}")
-        if fk.on_update:
-            fk_opts.append(f"on_update={fk.on_update!r}")
-        opts.append(f"foreign_key=ForeignKey({', '.join(fk_opts)})")
+        opts.append(foreign_key_source(f"{target.table_name}.{target.name}", fk.on_delete,
+                                       fk.on_update))
     return f"Column.with_name({', '.join(opts)})"
 
 
@@ -81,12 +78,8 @@ def _live_column_src(c: ColumnInfo, fks: list[ForeignKeyInfo]) -> str:
         opts.append(f"server_default={c.default!r}")
     for fk in fks:
         if fk.columns == [c.name]:
-            fk_opts = [repr(f"{fk.target_table}.{fk.target_columns[0]}")]
-            if fk.on_delete:
-                fk_opts.append(f"on_delete={fk.on_delete!r}")
-            if fk.on_update:
-                fk_opts.append(f"on_update={fk.on_update!r}")
-            opts.append(f"foreign_key=ForeignKey({', '.join(fk_opts)})")
+            opts.append(foreign_key_source(f"{fk.target_table}.{fk.target_columns[0]}",
+                                           fk.on_delete, fk.on_update))
     return f"Column.with_name({', '.join(opts)})"
 
 

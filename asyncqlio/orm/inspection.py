@@ -305,6 +305,16 @@ def _attr_name(column: str, taken: set[str]) -> str:
     return name
 
 
+def foreign_key_source(target: str, on_delete: str | None, on_update: str | None) -> str:
+    """``foreign_key=ForeignKey(...)`` as written in a Table class (or a migration)."""
+    args = [repr(target)]
+    if on_delete:
+        args.append(f"on_delete={on_delete!r}")
+    if on_update:
+        args.append(f"on_update={on_update!r}")
+    return f"foreign_key=ForeignKey({', '.join(args)})"
+
+
 def type_source(ctype: _types.ColumnType) -> str:
     """Python source that builds ``ctype``."""
     cls = type(ctype).__name__
@@ -353,12 +363,8 @@ def table_source(schema: TableSchema, *, base: str = "Table") -> tuple[str, set[
         fk = single_fks.get(c.name)
         if fk is not None:
             names.add("ForeignKey")
-            fk_opts = [repr(f"{fk.target_table}.{fk.target_columns[0]}")]
-            if fk.on_delete:
-                fk_opts.append(f"on_delete={fk.on_delete!r}")
-            if fk.on_update:
-                fk_opts.append(f"on_update={fk.on_update!r}")
-            opts.append(f"foreign_key=ForeignKey({', '.join(fk_opts)})")
+            opts.append(foreign_key_source(f"{fk.target_table}.{fk.target_columns[0]}",
+                                           fk.on_delete, fk.on_update))
         lines.append(f"    {attr} = Column({', '.join(opts)})")
     for index in schema.indexes:
         if not all(col in attrs for col in index.columns):
