@@ -1,6 +1,7 @@
 """asyncqlio: an asyncio ORM with Cython-compiled hot paths, over asyncpg and aiosqlite."""
 from asyncqlio import events, exc
 from asyncqlio.db import DatabaseInterface, EngineConnection
+from asyncqlio.orm.alias import AliasedTable, aliased
 from asyncqlio.orm.query import (BulkDeleteQuery, BulkUpdateQuery, InsertQuery, SelectQuery,
                                   exists, func)
 from asyncqlio.exc import NotLoadedError
@@ -21,7 +22,7 @@ __all__ = [
     "DatabaseInterface", "EngineConnection", "Pool", "URL", "parse_dsn", "exc", "events",
     "Session", "SessionState", "sessionmaker", "scoped_session", "SelectQuery", "InsertQuery", "BulkUpdateQuery", "BulkDeleteQuery",
     "table_base", "Column", "ForeignKey", "Index", "Relationship", "RelatedList",
-    "NotLoadedError", "func", "exists", "Row",
+    "NotLoadedError", "func", "exists", "aliased", "AliasedTable", "Row",
     "ColumnType", "Integer", "SmallInt", "BigInt", "Serial", "SmallSerial", "BigSerial", "Real",
     "Numeric", "String", "Text", "Boolean", "Timestamp", "Date", "Time", "Interval", "Bytea",
     "Binary", "UUID", "JSON", "Enum",

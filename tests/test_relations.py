@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from asyncqlio import (Column, DatabaseInterface, ForeignKey, Integer, NotLoadedError,
-                       Relationship, String, exc, table_base)
+                       Relationship, String, aliased, exc, table_base)
 
 Table = table_base()
 
@@ -64,7 +64,8 @@ class Counter(logging.Handler):
 
 
 @pytest.fixture
-async def echo_db(dsn):
+async def counted_db(dsn):
+    """A connected interface echoing its SQL, and the Counter of the SELECTs it sends."""
     logger = logging.getLogger("asyncqlio.sql")
     counter = Counter()
     old_level = logger.level
@@ -72,15 +73,21 @@ async def echo_db(dsn):
     logger.addHandler(counter)
     db = DatabaseInterface(dsn, echo=True)
     await db.connect()
-    db.bind_tables(Table)
-    for t in (Author, Book, Profile, Shelf, Slot):
-        await t.create()
     try:
         yield db, counter
     finally:
         logger.removeHandler(counter)
         logger.setLevel(old_level)
         await db.close()
+
+
+@pytest.fixture
+async def echo_db(counted_db):
+    db, counter = counted_db
+    db.bind_tables(Table)
+    for t in (Author, Book, Profile, Shelf, Slot):
+        await t.create()
+    return db, counter
 
 
 async def _seed(db, parents: int, children: int) -> None:
@@ -249,7 +256,7 @@ async def test_self_referential(dsn):
         async with db.get_session() as s:
             root = await s.add(Node())
             kids = await s.insert.rows(Node(parent_id=root.id), Node(parent_id=root.id))
-            await s.insert.rows(Node(parent_id=kids[0].id))
+            grandchild, = await s.insert.rows(Node(parent_id=kids[0].id))
         async with db.get_session() as s:
             nodes = await s.select(Node).order_by(Node.id)
             assert [len(n.children) for n in nodes] == [2, 1, 0, 0]
@@ -266,8 +273,11 @@ async def test_self_referential(dsn):
                 top.children[1].children
             Node.children.load_kind = "joined"
             try:
-                with pytest.raises(exc.InvalidRequestError, match="itself"):
-                    await s.select(Node)
+                # the same collections from one query, the table joined to an alias of itself
+                joined = await s.select(Node).order_by(Node.id)
+                assert [[c.id for c in n.children] for n in joined] == \
+                    [[kids[1].id, kids[0].id], [grandchild.id], [], []]
+                assert joined[0] is top and joined[0].children[0].parent is top
             finally:
                 Node.children.load_kind = "select"
     finally:
@@ -296,3 +306,108 @@ def test_relationship_errors():
         A.bogus.resolve()
     assert Author.books.resolve().uselist and not Book.author.resolve().uselist
     assert Author.profile.resolve().uselist is False  # one-to-one
+
+
+async def test_joined_load_beside_an_explicit_join_of_the_same_table(echo_db):
+    """The joined load uses an alias of its own, so the query may join the related table
+    itself (to filter on it) without naming it twice."""
+    db, counter = echo_db
+    await _seed(db, 3, 2)
+    async with db.get_session() as s:
+        counter.reset()
+        books = await s.select(Book).join(Author).where(Author.name == "a1").order_by(Book.id)
+        assert len(counter.selects) == 1
+        assert 'AS "rel_books.author"' in counter.selects[0]
+        assert [b.title for b in books] == [f"b{books[0].author_id}-0", f"b{books[0].author_id}-1"]
+        assert books[0].author is books[1].author and books[0].author.name == "a1"
+
+
+Org = table_base()
+
+
+class Staff(Org, table_name="rel_staff"):
+    """Two many-to-one relationships and a one-to-many on the table itself."""
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20))
+    manager_id = Column(Integer, foreign_key=ForeignKey("rel_staff.id"), nullable=True)
+    mentor_id = Column(Integer, foreign_key=ForeignKey("rel_staff.id"), nullable=True)
+    manager = Relationship(manager_id, "Staff.id", load="joined", back_populates="reports")
+    mentor = Relationship(mentor_id, "Staff.id", load="joined")
+    reports = Relationship("Staff.manager_id", "Staff.id", uselist=True, load="select",
+                           back_populates="manager", order_by=name)
+
+
+#: (name, manager, mentor): ann runs ben and cid; ben runs dan; cid and dan have mentors
+STAFF = [("ann", None, None), ("ben", 1, None), ("cid", 1, 2), ("dan", 2, 1)]
+
+
+@pytest.fixture
+async def org_db(counted_db):
+    db, counter = counted_db
+    db.bind_tables(Org)
+    await Staff.create()
+    async with db.get_session() as s:
+        for i, (name, manager, mentor) in enumerate(STAFF, 1):
+            await s.insert.rows(Staff(id=i, name=name, manager_id=manager, mentor_id=mentor))
+    return db, counter
+
+
+async def test_self_referential_joined_and_select(org_db):
+    db, counter = org_db
+    async with db.get_session() as s:
+        counter.reset()
+        staff = await s.select(Staff).order_by(Staff.id)
+        # managers and mentors joined (two aliases of the table), reports in one more query
+        assert len(counter.selects) == 2, counter.selects
+        joined = counter.selects[0]
+        assert 'LEFT OUTER JOIN "rel_staff" AS "rel_staff.manager" ON ' in joined
+        assert 'LEFT OUTER JOIN "rel_staff" AS "rel_staff.mentor" ON ' in joined
+        ann, ben, cid, dan = staff
+        assert [x.manager for x in staff] == [None, ann, ann, ben]
+        # one object per primary key: the joined manager is the row loaded as a parent
+        assert ben.manager is ann and dan.manager is ben and dan.mentor is ann
+        assert cid.mentor is ben and ann.mentor is None
+        assert [r.name for r in ann.reports] == ["ben", "cid"] and dan.reports == []
+        assert ann.reports[0] is ben and ben.reports == [dan]
+
+    # the same from the other direction: reports joined, manager by one extra query
+    Staff.reports.load_kind, Staff.manager.load_kind = "joined", "select"
+    try:
+        async with db.get_session() as s:
+            counter.reset()
+            staff = await s.select(Staff).order_by(Staff.id)
+            assert len(counter.selects) == 2, counter.selects
+            assert 'AS "rel_staff.reports"' in counter.selects[0]
+            # the collection's order_by refers to the joined alias, not the parent rows
+            assert 'ORDER BY "rel_staff"."id" ASC, "rel_staff.reports"."name" ASC' \
+                in counter.selects[0]
+            assert [[r.name for r in x.reports] for x in staff] == \
+                [["ben", "cid"], ["dan"], [], []]
+            assert [x.manager for x in staff] == [None, staff[0], staff[0], staff[1]]
+            # a one-to-many join with a limit: the limit counts the rows, not the joined ones
+            counter.reset()
+            top = await s.select(Staff).order_by(Staff.id).limit(2)
+            assert [x.name for x in top] == ["ann", "ben"] and len(top[0].reports) == 2
+            assert len(counter.selects) == 2 and top[0] is staff[0]
+    finally:
+        Staff.reports.load_kind, Staff.manager.load_kind = "select", "joined"
+
+
+async def test_selecting_an_alias_loads_its_relationships(org_db):
+    db, counter = org_db
+    boss = aliased(Staff, "boss")
+    async with db.get_session() as s:
+        counter.reset()
+        # rows of the alias with the relationships of its table, joined from the alias
+        bosses = await s.select(boss).where(boss.mentor_id.is_not(None)).order_by(boss.name)
+        assert len(counter.selects) == 2
+        assert 'AS "boss.manager" ON ("boss.manager"."id" = "boss"."manager_id")' \
+            in counter.selects[0]
+        assert [(b.name, b.manager.name, b.mentor.name) for b in bosses] == \
+            [("cid", "ann", "ben"), ("dan", "ben", "ann")]
+        # the staff whose manager is ann, through an explicit join to an alias
+        mine = await s.select(Staff).join(boss, Staff.manager_id == boss.id) \
+            .where(boss.name == "ann").order_by(Staff.id)
+        assert [m.name for m in mine] == ["ben", "cid"]
+        assert mine[1] is bosses[0] and mine[0].manager is bosses[0].manager

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Generator, Generic, Iterator, TypeVar
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import ArgumentError, InvalidRequestError
 from asyncqlio.orm import relationships
+from asyncqlio.orm.alias import AliasedColumn, AliasedTable, column_of, model_of
+from asyncqlio.orm.alias import aliased  # noqa: F401  (a query helper beside func, exists)
 from asyncqlio.orm.results import ResultGenerator, Row, row_class
 from asyncqlio.orm.schema import Column, TableBase
 
@@ -135,6 +137,8 @@ def _entity_key(entity: Any, i: int) -> str:
         return entity.name
     if isinstance(entity, Column):
         return entity.attr_name or entity.name
+    if isinstance(entity, AliasedColumn):
+        return entity.key
     if isinstance(entity, _compile.ColumnNode):
         return entity.name
     if isinstance(entity, _compile.FuncExpr):
@@ -144,12 +148,12 @@ def _entity_key(entity: Any, i: int) -> str:
 
 def _sources(node: Any, out: list) -> None:
     """The tables and subqueries the columns in ``node`` come from, for an implied FROM."""
-    if isinstance(node, AliasColumn):
-        if not _holds(out, node.alias):
-            out.append(node.alias)
-    elif isinstance(node, Column):
+    if isinstance(node, Column):
         if node.table is not None and not _holds(out, node.table):
             out.append(node.table)
+    elif isinstance(node, (AliasColumn, AliasedColumn)):
+        if not _holds(out, node.alias):
+            out.append(node.alias)
     elif isinstance(node, (_compile.Label, _compile.OrderExpr)):
         _sources(node.item, out)
     elif isinstance(node, _compile.FuncExpr):
@@ -165,19 +169,42 @@ def _holds(items: list, item: Any) -> bool:
     return any(x is item for x in items)
 
 
-def _join_on(sources: list, target: type) -> Node:
-    """The condition joining ``target`` to a table already in the query, from a foreign key."""
+def _from_item(source: Any) -> Any:
+    """What FROM or JOIN lists for a source: a table's quoted name, an alias's
+    ``"table" AS "name"`` (both strings kept on the table or alias, so the same object each
+    time), or a subquery node."""
+    if isinstance(source, type):
+        return source.__table__.quoted
+    if isinstance(source, AliasedTable):
+        return source.__alias__.from_sql
+    return source
+
+
+def _join_on(sources: list, target: Any) -> Node:
+    """The condition joining ``target`` (a table or an alias) to a table or alias already in
+    the query, from a foreign key. A table joined to itself needs ``on``: the one foreign
+    key could be read either way round."""
+    model = model_of(target)
+    itself = False
     for source in sources:
-        if not isinstance(source, type):
+        if isinstance(source, _compile.Alias):
+            continue  # a subquery has no foreign keys
+        other = model_of(source)
+        if other is model:
+            itself = True
             continue
         for a, b in ((target, source), (source, target)):
-            for column in a.__table__.columns:
+            for column in model_of(a).__table__.columns:
                 fk = column.foreign_key
                 if fk is not None:
                     referenced = fk.resolve()
-                    if referenced.table is b:
-                        return column == referenced
-    raise ArgumentError(f"no foreign key joins {target.__table__.name} to this query; "
+                    if referenced.table is model_of(b):
+                        return column_of(a, column) == column_of(b, referenced)
+    name = model.__table__.name
+    if itself:
+        raise ArgumentError(f"joining {name} to itself needs the condition, e.g. "
+                            "join(Manager, on=Employee.manager_id == Manager.id)")
+    raise ArgumentError(f"no foreign key joins {name} to this query; "
                         "give the condition: join(Table, on=...)")
 
 
@@ -195,6 +222,11 @@ class SelectQuery(Generic[T]):
     _froms: list[Any] = []
     _group: list[Node] = []
     _having: list[Node] = []
+    #: the alias whose rows are selected (``sess.select(aliased(T))``); ``table`` is then T
+    _alias: AliasedTable | None = None
+    #: when a selected column is an alias's, the select list with every column named by
+    #: its key, so result columns are told apart by name too (``"m"."name" AS "m_name"``)
+    _select_list: list | None = None
 
     def __init__(self, session: "Session") -> None:
         self.session = session
@@ -206,30 +238,48 @@ class SelectQuery(Generic[T]):
         self._for_update = False
 
     def __call__(self, *entities: Any) -> "SelectQuery":
-        if len(entities) == 1 and isinstance(entities[0], type):
-            self.table = _table(entities[0])
-            return self
+        if len(entities) == 1:
+            if isinstance(entities[0], type):
+                self.table = _table(entities[0])
+                return self
+            if isinstance(entities[0], AliasedTable):
+                return self._select_alias(entities[0])
         return self.columns(*entities)
+
+    def _select_alias(self, alias: AliasedTable) -> "SelectQuery":
+        """Rows of the alias's table, read from ``"table" AS "alias"`` (so conditions on the
+        alias's columns apply); not the one-table fast path, whose SQL names the table."""
+        self.table = alias.__alias__.table
+        self._alias = alias
+        self._plain = False
+        return self
 
     def columns(self, *entities: Any) -> "SelectQuery":
         """Select these columns and expressions instead of whole rows (result: Rows)."""
         if not entities:
             raise ArgumentError("select() needs a table or some columns")
+        of_alias = False
         for e in entities:
-            if isinstance(e, type):
-                raise ArgumentError("select a table alone (rows) or columns and expressions "
-                                    f"(tuples), not both: {e.__name__}")
             if not isinstance(e, Node) or isinstance(e, _compile.OrderExpr):
+                if isinstance(e, (type, AliasedTable)):
+                    raise ArgumentError("select a table alone (rows) or columns and "
+                                        f"expressions (tuples), not both: {e!r}")
                 raise ArgumentError(f"select() takes columns and SQL expressions, not {e!r}")
+            if type(e) is AliasedColumn:
+                of_alias = True
         self.entities = list(entities)
         self._plain = False
+        self._select_list = [_labelled(e, i) for i, e in enumerate(entities)] \
+            if of_alias else None
         return self
 
     def from_(self, table: Any) -> "SelectQuery":
-        """The table (or ``query.subquery()``) to select from."""
+        """The table, alias (rows of its table) or ``query.subquery()`` to select from."""
         if isinstance(table, _compile.Alias):
             self._froms = [*self._froms, table]
             self._plain = False
+        elif isinstance(table, AliasedTable):
+            self._select_alias(table)
         else:
             self.table = _table(table)
         return self
@@ -249,11 +299,20 @@ class SelectQuery(Generic[T]):
             if on is None:
                 raise ArgumentError("joining a subquery needs on=")
             sql: Any = target
-        else:
-            target = _table(target)
+        elif isinstance(target, AliasedTable):
             if on is None:
                 on = _join_on(self._sources(), target)
+            sql = target.__alias__.from_sql
+        else:
+            target = _table(target)
             sql = target.__table__.quoted
+            if (target is self.table and self._alias is None) or \
+                    (self._joins and _holds([t for _, t, _ in self._joins], sql)):
+                raise ArgumentError(
+                    f"{target.__table__.name} is already in this query; join an alias "
+                    f"of it: aliased({target.__name__}, 'name')")
+            if on is None:
+                on = _join_on(self._sources(), target)
         self._joins = [*self._joins, (kind, sql, _condition(on))]
         self._plain = False
         return self
@@ -329,7 +388,7 @@ class SelectQuery(Generic[T]):
     def _sources(self) -> list:
         """The tables and subqueries of FROM: given, or implied by the selected columns."""
         if self.table is not None:
-            return [self.table, *self._froms]
+            return [self._alias or self.table, *self._froms]
         if self._froms:
             return list(self._froms)
         out: list = []
@@ -337,23 +396,33 @@ class SelectQuery(Generic[T]):
             _sources(e, out)
         joined = [target for _, target, _ in self._joins]
         out = [s for s in out
-               if not _holds(joined, s.__table__.quoted if isinstance(s, type) else s)]
+               if not _holds(joined, s.__table__.quoted if isinstance(s, type) else _from_item(s))]
         if not out and not self._joins:
             raise InvalidRequestError("select() of expressions needs a table: .from_(Table)")
         return out
 
     def _statement(self, limit: int | None, labelled: bool = False) -> Any:
         if self.entities is None:
-            columns: list = [self._from().__table__.select_sql]
+            columns: list = [self._alias.__alias__.select_sql if self._alias is not None
+                             else self._from().__table__.select_sql]
+        elif self._select_list is not None:
+            columns = self._select_list
         elif labelled:
             columns = [_labelled(e, i) for i, e in enumerate(self.entities)]
         else:
             columns = list(self.entities)
-        froms = [s.__table__.quoted if isinstance(s, type) else s for s in self._sources()]
+        froms = [s.__table__.quoted if isinstance(s, type) else _from_item(s)
+                 for s in self._sources()]
         return _compile.Select(columns, froms, self._joins, _conjunction(self.conditions),
                                self._group, _conjunction(self._having), self.orders,
                                self._limit if limit is None else limit, self._offset,
                                self._distinct, self._for_update)
+
+    def _alias_alone(self) -> bool:
+        """Rows of an alias and nothing the one-table select cannot say (so it can take
+        that select's cached path, the alias's SQL in place of the table's)."""
+        return self._alias is not None and not (self._joins or self._froms or self._group
+                                                or self._having or self._distinct)
 
     def _compiled(self, limit: int | None) -> tuple[tuple[str, list], list]:
         """``((sql, params), joined relationships)``."""
@@ -364,16 +433,21 @@ class SelectQuery(Generic[T]):
             rels = relationships.of_table(table)
             if rels:
                 joined = [r for r in rels if r.load_kind == "joined"]
-            if self._plain and not joined:
-                info = table.__table__
+            if not joined and (self._plain or self._alias_alone()):
+                if self._alias is None:
+                    info = table.__table__
+                    select_sql, from_sql = info.select_sql, info.quoted
+                else:
+                    alias = self._alias.__alias__
+                    select_sql, from_sql = alias.select_sql, alias.from_sql
                 return _compile.select_cached(
-                    _compile.Compiler(d.name, d.numeric), info.select_sql, info.quoted,
+                    _compile.Compiler(d.name, d.numeric), select_sql, from_sql,
                     _conjunction(self.conditions), self.orders,
                     self._limit if limit is None else limit, self._offset,
                     self._for_update), joined
         stmt = self._statement(limit)
         if joined:
-            stmt = relationships.joined_statement(self.table, joined, stmt)
+            stmt = relationships.joined_statement(self._alias or self.table, joined, stmt)
         return _compile.statement_cached(_compile.Compiler(d.name, d.numeric), stmt), joined
 
     def compile(self, limit: int | None = None) -> tuple[str, list]:

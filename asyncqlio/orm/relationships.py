@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Generator, Iterable
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import ArgumentError, InvalidRequestError, NotLoadedError, SchemaError
+from asyncqlio.orm.alias import AliasedTable, adapt, column_of, generated_name
 
 if TYPE_CHECKING:
     from asyncqlio.orm.schema import Column
@@ -73,6 +74,8 @@ class Relationship:
         self.owner: type | None = None
         self.name: str | None = None
         self._resolved = False
+        #: name of the table or alias it is joined from -> the alias it joins (load="joined")
+        self._join_aliases: dict[str, AliasedTable] = {}
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.owner = owner
@@ -360,34 +363,50 @@ def _assign(rel: Relationship, rows: list, related: list) -> None:
 # --- joined loading: the owner's select with the related tables' columns appended
 
 
-def joined_statement(table: type, rels: list[Relationship], stmt: Any) -> Any:
-    """``stmt`` (a model select of ``table``) widened with a LEFT OUTER JOIN per joined
-    relationship. A one-to-many join multiplies rows, so a LIMIT/OFFSET moves into a
-    subquery aliased as the table itself (the outer query's column references still fit)."""
-    info = table.__table__
-    for rel in rels:
-        if rel.related is table:
-            raise InvalidRequestError(f"{rel!r} joins a table to itself; use load='select'")
+def _join_alias(rel: Relationship, owner: str) -> AliasedTable:
+    """The alias ``rel`` joins its table under from ``owner`` (a table or alias name):
+    ``"<owner>.<relationship>"``, so the join never clashes with the query's own use of that
+    table (a self-reference, an explicit join, two relationships to one table)."""
+    aliases = rel._join_aliases
+    alias = aliases.get(owner)
+    if alias is None:
+        if len(aliases) >= 100:  # many unnamed aliases of the owner: keep this bounded
+            aliases.clear()
+        alias = aliases[owner] = AliasedTable(rel.related, generated_name(owner + "." + rel.name))
+    return alias
+
+
+def joined_statement(owner: Any, rels: list[Relationship], stmt: Any) -> Any:
+    """``stmt`` (a model select of ``owner``, a table or an alias of one) widened with an
+    aliased LEFT OUTER JOIN per joined relationship. A one-to-many join multiplies rows, so
+    a LIMIT/OFFSET moves into a subquery named as the owner itself (the outer query's column
+    references still fit)."""
+    if isinstance(owner, AliasedTable):
+        name, select_sql = owner.__alias__.name, owner.__alias__.select_sql
+    else:
+        name, select_sql = owner.__table__.name, owner.__table__.select_sql
     if stmt.for_update:
         raise InvalidRequestError(
             f"for_update() cannot lock the outer join of {rels[0]!r}; select with "
             "load='select' relationships to lock the rows")
     if any(rel.uselist for rel in rels) and (stmt.limit is not None or stmt.offset is not None):
-        inner = _compile.Select([info.select_sql], stmt.froms, stmt.joins, stmt.where,
+        inner = _compile.Select([select_sql], stmt.froms, stmt.joins, stmt.where,
                                 stmt.group_by, stmt.having, stmt.order_by, stmt.limit,
                                 stmt.offset, stmt.distinct, False)
-        outer = _compile.Select([info.select_sql], [_compile.Alias(inner, info.name)],
+        outer = _compile.Select([select_sql], [_compile.Alias(inner, name)],
                                 order_by=stmt.order_by, for_update=stmt.for_update)
     else:
         outer = _compile.Select(stmt.columns, stmt.froms, stmt.joins, stmt.where, stmt.group_by,
                                 stmt.having, stmt.order_by, stmt.limit, stmt.offset,
                                 stmt.distinct, stmt.for_update)
     for rel in rels:
-        rinfo = rel.related.__table__
-        outer.columns.append(rinfo.select_sql)
-        outer.joins.append(("LEFT OUTER JOIN", rinfo.quoted, rel.remote == rel.local))
+        target = _join_alias(rel, name)
+        joined = target.__alias__
+        outer.columns.append(joined.select_sql)
+        outer.joins.append(("LEFT OUTER JOIN", joined.from_sql,
+                            column_of(target, rel.remote) == column_of(owner, rel.local)))
         if rel.uselist and rel.order_by:
-            outer.order_by.extend(rel.order_by)
+            outer.order_by.extend(adapt(o, target) for o in rel.order_by)
     return outer
 
 

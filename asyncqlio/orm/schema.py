@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Iterator
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import SchemaError, UnboundError
+from asyncqlio.orm import alias as _alias
 from asyncqlio.orm import relationships as _relationships
 from asyncqlio.orm import types as _types
 from asyncqlio.orm.relationships import Relationship  # noqa: F401  (defined with its loading)
@@ -266,6 +267,11 @@ class TableBase(_row.RowBase):
                 raise SchemaError(f"table {info.name!r} has no column {name!r}")
             column = attr.column
         return column
+
+    @classmethod
+    def alias(cls, name: str | None = None) -> Any:
+        """This table under another name, for using it twice in one query (``aliased``)."""
+        return _alias.aliased(cls, name)
 
     @classmethod
     def _bound(cls) -> Any:
