@@ -231,3 +231,94 @@ async def test_rebuild_keeps_expression_indexes_and_triggers(people, backend):
     async with people.get_session() as sess:
         await sess.execute("INSERT INTO person (name) VALUES ('dee')")
     assert await _rows(people, "SELECT what FROM log") == [{"what": "dee"}]
+
+
+async def test_alter_column_nullable(people):
+    with pytest.raises(exc.IntegrityError):   # cy has no age: NOT NULL is refused
+        async with people.get_ddl_session() as sess:
+            await sess.alter_column("person", "age", nullable=False)
+    async with people.get_ddl_session() as sess:
+        assert (await sess.get_table("person")).column("age").nullable
+        await sess.execute("UPDATE person SET age = 0 WHERE age IS NULL")
+        await sess.alter_column("person", "age", nullable=False)
+        await sess.alter_column("person", "name", nullable=True)
+        table = await sess.get_table("person")
+    assert not table.column("age").nullable and table.column("name").nullable
+    assert table.column("name").unique and [i.name for i in table.indexes] == ["ix_person_age"]
+    assert table.foreign_keys[0].on_delete == "CASCADE"
+    with pytest.raises(exc.IntegrityError):
+        async with people.get_session() as sess:
+            await sess.execute("INSERT INTO person (name) VALUES ('dee')")
+    async with people.get_session() as sess:
+        await sess.execute("INSERT INTO person (age) VALUES (5)")
+    rows = await _rows(people, "SELECT name, age FROM person ORDER BY id")
+    assert rows == [{"name": "ann", "age": 30}, {"name": "bob", "age": 40},
+                    {"name": "cy", "age": 0}, {"name": None, "age": 5}]
+
+
+async def test_alter_column_server_default(people):
+    async with people.get_ddl_session() as sess:
+        await sess.alter_column("person", "age", server_default="18")
+        assert (await sess.get_table("person")).column("age").default == "18"
+        await sess.execute("INSERT INTO person (name) VALUES ('dee')")
+        await sess.execute("UPDATE person SET age = 0 WHERE age IS NULL")
+        await sess.alter_column("person", "age", server_default=None, nullable=False)
+        column = (await sess.get_table("person")).column("age")
+    assert column.default is None and not column.nullable
+    assert (await _rows(people, "SELECT age FROM person WHERE name = 'dee'")) == [{"age": 18}]
+    async with people.get_ddl_session() as sess:   # type, default and nullability at once
+        await sess.alter_column("person", "age", type_=Real, server_default="1.5",
+                                nullable=True)
+        column = (await sess.get_table("person")).column("age")
+        await sess.execute("INSERT INTO person (name) VALUES ('eve')")
+    assert type(column.type) is types.Real and column.nullable and column.default == "1.5"
+    rows = await _rows(people, "SELECT name, age FROM person ORDER BY id")
+    assert [r["age"] for r in rows] == [30.0, 40.0, 0.0, 18.0, 1.5]
+
+
+async def test_alter_column_bad_input(people):
+    async with people.get_ddl_session() as sess:
+        with pytest.raises(exc.SchemaError, match="nope"):
+            await sess.alter_column("person", "nope", nullable=True)
+        with pytest.raises(exc.SchemaError, match="primary key"):
+            await sess.alter_column("person", "id", nullable=True)
+        with pytest.raises(exc.SchemaError, match="type_"):
+            await sess.alter_column("person", "age", using="1")
+        with pytest.raises(exc.SchemaError, match="no table"):
+            await sess.alter_column("nobody", "age", nullable=True)
+
+
+async def test_drop_foreign_key(people):
+    async with people.get_ddl_session() as sess:
+        await sess.drop_foreign_key("person", "team_id")
+        table = await sess.get_table("person")
+        with pytest.raises(exc.SchemaError, match="no foreign key"):
+            await sess.drop_foreign_key("person", ["team_id"])
+        with pytest.raises(exc.SchemaError, match="columns or its name"):
+            await sess.drop_foreign_key("person")
+    assert table.foreign_keys == [] and [c.name for c in table.columns] == \
+        ["id", "name", "age", "team_id"]
+    assert table.column("name").unique and [i.name for i in table.indexes] == ["ix_person_age"]
+    async with people.get_session() as sess:  # no constraint: nothing cascades, nothing refuses
+        await sess.execute("DELETE FROM team WHERE id = 1")
+        await sess.execute("INSERT INTO person (name, team_id) VALUES ('dee', 77)")
+    rows = await _rows(people, "SELECT name, team_id FROM person ORDER BY id")
+    assert rows == [{"name": "ann", "team_id": 1}, {"name": "bob", "team_id": 2},
+                    {"name": "cy", "team_id": None}, {"name": "dee", "team_id": 77}]
+
+
+async def test_drop_foreign_key_by_name(people):
+    async with people.get_ddl_session() as sess:
+        await sess.execute("UPDATE person SET age = NULL")
+        await sess.add_foreign_key("person", "age", "team", "id", name="fk_age_team")
+        await sess.add_foreign_key("person", "team_id", "team", "id", name="fk_team_again")
+        with pytest.raises(exc.SchemaError, match="2 foreign keys"):
+            await sess.drop_foreign_key("person", "team_id")
+        await sess.drop_foreign_key("person", name="fk_age_team")
+        await sess.drop_foreign_key("person", "team_id", name="fk_team_again")
+        [fk] = await sess.get_foreign_keys("person")
+    assert (fk.columns, fk.on_delete) == (["team_id"], "CASCADE")
+    async with people.get_session() as sess:
+        await sess.execute("DELETE FROM team WHERE id = 1")   # the first key still cascades
+    assert [r["name"] for r in await _rows(people, "SELECT name FROM person ORDER BY id")] == \
+        ["bob", "cy"]

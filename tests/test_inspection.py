@@ -167,3 +167,22 @@ async def test_generate_schema_round_trips(made, backend):
 async def test_generate_schema_of_a_missing_table(made):
     with pytest.raises(Exception, match="nope"):
         await Table.generate_schema("nope")
+
+
+async def test_one_column_renderer_for_models_and_live_columns(made):
+    """A model column and the live column made from it are written as the same source."""
+    from asyncqlio.orm.inspection import ColumnSpec, column_source
+    async with made.get_ddl_session() as sess:
+        schemas = {t: await sess.get_table(t) for t in ("team", "pair")}
+    for model in (Team, Pair):
+        schema = schemas[model.__table__.name]
+        for column, live in zip(model.iter_columns(), schema.columns):
+            mine, theirs = set(), set()
+            assert column_source(ColumnSpec.of_column(column), mine) == \
+                column_source(ColumnSpec.of_live(live, schema), theirs)
+            assert mine == theirs
+    assert column_source(ColumnSpec.of_column(Team.name), set(), attr="name") == \
+        "Column(String(32), unique=True)"
+    assert column_source(ColumnSpec.of_column(Player.team_id), set(), attr="team") == \
+        "Column(Integer, name='team_id', nullable=True, foreign_key=ForeignKey('team.id', " \
+        "on_delete='CASCADE', on_update='SET NULL'))"

@@ -1,8 +1,16 @@
 """Autogenerate: the DDL that turns the live schema into the Table classes of a module.
 
-It creates missing tables, adds and drops columns, and creates and drops indexes. It never
-drops a table that has no class (that table may belong to something else), and it does not
-compare column types (SQLite stores several types alike): write those steps by hand.
+It creates missing tables; adds and drops columns; changes the type, nullability and server
+default of columns both have; adds and drops single-column foreign keys; creates and drops
+indexes. It never drops a table that has no class (that table may belong to something else),
+nor a compound foreign key (a Table class cannot declare one).
+
+Columns are compared as the database itself would have the model's: those are created in a
+temporary table inside a checkpoint that is rolled back, and read back like the live ones, so
+aliases (``int4`` and ``INTEGER``, ``character varying(50)`` and ``VARCHAR(50)``, a default's
+``'a'::text``) never look like changes. On SQLite a type counts as changed only when its type
+affinity (or whether an INTEGER PRIMARY KEY is the rowid) changes, since that is all SQLite
+distinguishes.
 """
 from __future__ import annotations
 
@@ -10,15 +18,22 @@ import importlib
 import sys
 from typing import Any
 
-from asyncqlio.exc import ArgumentError
+from asyncqlio._speedups._compile_cy import quote
+from asyncqlio.exc import ArgumentError, DatabaseException, SchemaError
 from asyncqlio.migrations.runner import VERSION_TABLE
 from asyncqlio.migrations.scripts import ScriptDirectory
-from asyncqlio.orm import types as _types
-from asyncqlio.orm.inspection import (ColumnInfo, ForeignKeyInfo, Inspector,
-                                      foreign_key_source, type_source)
-from asyncqlio.orm.schema import Column
+from asyncqlio.orm import ddl
+from asyncqlio.orm.inspection import (ColumnInfo, ColumnSpec, ForeignKeyInfo, Inspector,
+                                      TableSchema, column_source, known_type, type_source)
+from asyncqlio.orm.schema import Column, TableInfo
+from asyncqlio.orm.types import POSTGRESQL
 
 _I = "    "
+#: the temporary table the model's columns are created in, to be read back
+_PROBE = "_asyncqlio_probe"
+
+#: one change: its upgrade line and the downgrade line that undoes it
+_Step = tuple[str, str]
 
 
 def load_base(spec: str) -> type:
@@ -33,54 +48,6 @@ def load_base(spec: str) -> type:
     if base is None or not hasattr(base, "metadata"):
         raise ArgumentError(f"{spec} is not a table_base() class")
     return base
-
-
-def _type_src(ctype: _types.ColumnType, imports: set[str]) -> str:
-    if isinstance(ctype, _types.Enum):
-        # stored as the member name: the column is a VARCHAR of the longest name
-        return f"String({max((len(m) for m in ctype.enum_type.__members__), default=1)})"
-    if type(ctype).__module__ != _types.__name__:
-        imports.add(f"import {type(ctype).__module__}")
-        return f"{type(ctype).__module__}.{type(ctype).__qualname__}()"
-    return type_source(ctype)
-
-
-def _column_src(c: Column, imports: set[str]) -> str:
-    opts = [repr(c.name), _type_src(c.type, imports)]
-    if c.primary_key:
-        opts.append("primary_key=True")
-        if c.autoincrement is not None:
-            opts.append(f"autoincrement={c.autoincrement!r}")
-    if c.nullable:
-        opts.append("nullable=True")
-    if c.unique:
-        opts.append("unique=True")
-    if c.index:
-        opts.append("index=True")
-    if c.server_default is not None:
-        opts.append(f"server_default={c.server_default!r}")
-    fk = c.foreign_key
-    if fk is not None:
-        target = fk.resolve()
-        opts.append(foreign_key_source(f"{target.table_name}.{target.name}", fk.on_delete,
-                                       fk.on_update))
-    return f"Column.with_name({', '.join(opts)})"
-
-
-def _live_column_src(c: ColumnInfo, fks: list[ForeignKeyInfo]) -> str:
-    """A dropped column, written back for downgrade (its type as read back)."""
-    opts = [repr(c.name), type_source(c.type)]
-    if c.nullable:
-        opts.append("nullable=True")
-    if c.unique:
-        opts.append("unique=True")
-    if c.default is not None:
-        opts.append(f"server_default={c.default!r}")
-    for fk in fks:
-        if fk.columns == [c.name]:
-            opts.append(foreign_key_source(f"{fk.target_table}.{fk.target_columns[0]}",
-                                           fk.on_delete, fk.on_update))
-    return f"Column.with_name({', '.join(opts)})"
 
 
 def _ordered(tables: dict[str, type]) -> list[type]:
@@ -104,55 +71,201 @@ def _ordered(tables: dict[str, type]) -> list[type]:
     return out
 
 
-async def diff(db: Any, base: type) -> tuple[list[str], list[str], set[str]]:
-    """The upgrade and downgrade statements (Python lines) and the extra imports."""
-    up: list[str] = []
-    down: list[str] = []
-    imports: set[str] = set()
-    async with db.get_ddl_session() as sess:
-        inspector = Inspector(sess)
-        live = set(await inspector.table_names()) - {VERSION_TABLE}
-        for cls in _ordered(base.metadata.tables):
-            info = cls.__table__
-            if info.name not in live:
-                cols = ",\n".join(f"{_I}{_column_src(c, imports)}" for c in info.columns)
-                up.append(f"await sess.create_table(\n{_I}{info.name!r},\n{cols})")
-                for ix in info.indexes:
-                    if not any(c.index and ix.columns == (c,) for c in info.columns):
-                        up.append(_index_src(info.name, ix))
-                down.insert(0, f"await sess.drop_table({info.name!r})")
+async def _probe(sess: Any, inspector: Inspector, info: TableInfo) -> dict[str, ColumnInfo]:
+    """The model's columns as this database has them: created in a temporary table inside a
+    checkpoint that is rolled back, and read back as the live ones are."""
+    dialect = sess.dialect.name
+    cols = ", ".join(ddl.column_definition(c, dialect, inline_pk=False, keys=False)
+                     for c in info.columns)
+    await sess.checkpoint(_PROBE)
+    try:
+        await sess.execute(f"CREATE TEMPORARY TABLE {quote(_PROBE)} ({cols})")
+        probed = await inspector.get_columns(_PROBE, temporary=True)
+    except DatabaseException as e:
+        raise SchemaError(f"autogenerate cannot compare table {info.name!r}: the database "
+                          f"refuses its columns ({e})") from e
+    finally:
+        await sess.rollback(_PROBE)
+    return {c.name: c for c in probed}
+
+
+def _same_type(dialect: str, live: ColumnInfo, model: ColumnInfo, lone_key: bool) -> bool:
+    if dialect == POSTGRESQL:
+        return live.sql_type == model.sql_type  # both as format_type() writes them
+    if lone_key and live.primary_key and \
+            (live.sql_type.upper() == "INTEGER") != (model.sql_type.upper() == "INTEGER"):
+        return False  # only a column declared INTEGER PRIMARY KEY is the rowid
+    return ddl.sqlite_affinity(live.sql_type) == ddl.sqlite_affinity(model.sql_type)
+
+
+def _default_key(dialect: str, default: str | None) -> str | None:
+    """PostgreSQL writes both defaults itself (``pg_get_expr``); SQLite keeps them as typed."""
+    if default is None or dialect == POSTGRESQL:
+        return default
+    return ddl.sqlite_normal(default)
+
+
+def _restore_type(live: ColumnInfo, names: set[str]) -> str | None:
+    """Source of the live column's type, or None where asyncqlio has no type for it."""
+    if known_type(live.sql_type) is None:
+        return None
+    return type_source(live.type, names)
+
+
+def _cannot(what: str) -> str:
+    return f"raise NotImplementedError({what!r})"
+
+
+def _column_steps(table: str, c: Column, live: ColumnInfo, model: ColumnInfo, dialect: str,
+                  lone_key: bool, names: set[str]) -> list[_Step]:
+    """Type, nullability and server default of a column both sides have."""
+    steps = []
+    if not _same_type(dialect, live, model, lone_key):
+        old = _restore_type(live, names)
+        down = (f"await sess.alter_column_type({table!r}, {c.name!r}, {old})" if old else
+                _cannot(f"cannot restore the type {live.sql_type!r} of {table}.{c.name}"))
+        steps.append((f"await sess.alter_column_type({table!r}, {c.name!r}, "
+                      f"{type_source(c.type, names)})", down))
+    new_opts, old_opts = [], []
+    if live.nullable != model.nullable and not c.primary_key:
+        new_opts.append(f"nullable={model.nullable!r}")
+        old_opts.append(f"nullable={live.nullable!r}")
+    if _default_key(dialect, live.default) != _default_key(dialect, model.default):
+        new_opts.append(f"server_default={c.server_default!r}")
+        old_opts.append(f"server_default={live.default!r}")
+    if new_opts:
+        head = f"await sess.alter_column({table!r}, {c.name!r}, "
+        steps.append((head + ", ".join(new_opts) + ")", head + ", ".join(old_opts) + ")"))
+    return steps
+
+
+def _fk_key(fk: ForeignKeyInfo) -> tuple:
+    return fk.target_table, fk.target_columns[0], fk.on_delete, fk.on_update
+
+
+def _add_fk(table: str, fk: ForeignKeyInfo) -> str:
+    opts = [repr(table), repr(fk.columns[0]), repr(fk.target_table), repr(fk.target_columns[0])]
+    for option in ("name", "on_delete", "on_update"):
+        if getattr(fk, option):
+            opts.append(f"{option}={getattr(fk, option)!r}")
+    return f"await sess.add_foreign_key({', '.join(opts)})"
+
+
+async def _foreign_key_steps(inspector: Inspector, info: TableInfo, schema: TableSchema
+                             ) -> tuple[list[_Step], list[_Step]]:
+    """Drops and adds of the single-column foreign keys of columns both sides have."""
+    have = {c.name for c in schema.columns}
+    wanted: dict[str, ForeignKeyInfo] = {}
+    for c in info.columns:
+        if c.foreign_key is not None and c.name in have:
+            target = c.foreign_key.resolve()
+            actions = [a if a != "NO ACTION" else None
+                       for a in (c.foreign_key.on_delete, c.foreign_key.on_update)]
+            wanted[c.name] = ForeignKeyInfo(None, [c.name], target.table_name, [target.name],
+                                            *actions)
+    live: dict[str, list[ForeignKeyInfo]] = {}
+    for fk in schema.foreign_keys:
+        if len(fk.columns) == 1 and fk.columns[0] in info.by_name:
+            if fk.target_columns[0] is None:  # REFERENCES parent: its primary key
+                fk.target_columns = await inspector.get_primary_key(fk.target_table) or [None]
+            live.setdefault(fk.columns[0], []).append(fk)
+    drops, adds = [], []
+    table = info.name
+    for column in sorted(set(wanted) | set(live), key=list(info.by_name).index):
+        want, found = wanted.get(column), live.get(column, [])
+        kept = [fk for fk in found if want is not None and _fk_key(fk) == _fk_key(want)][:1]
+        for fk in found:
+            if fk in kept:
                 continue
-            schema = await inspector.get_table(info.name)
-            have = {c.name: c for c in schema.columns}
-            for c in info.columns:
-                if c.name not in have:
-                    up.append(f"await sess.add_column({info.name!r}, {_column_src(c, imports)})")
-                    down.insert(0, f"await sess.drop_column({info.name!r}, {c.name!r})")
-            for name, c in have.items():
-                if name not in info.by_name:
-                    up.append(f"await sess.drop_column({info.name!r}, {name!r})")
-                    restored = _live_column_src(c, schema.foreign_keys)
-                    down.insert(0, f"await sess.add_column({info.name!r}, {restored})")
-            live_ix = {ix.name: ix for ix in schema.indexes}
-            for ix in info.indexes:
-                if ix.name not in live_ix:
-                    up.append(_index_src(info.name, ix))
-                    down.insert(0, f"await sess.drop_index({ix.name!r})")
-            wanted = {ix.name for ix in info.indexes}
-            for name, ix in live_ix.items():
-                if name not in wanted and all(c in info.by_name for c in ix.columns):
-                    up.append(f"await sess.drop_index({name!r})")
-                    cols = ", ".join(repr(c) for c in ix.columns)
-                    uniq = ", unique=True" if ix.unique else ""
-                    down.insert(0, f"await sess.create_index({info.name!r}, {name!r}, "
-                                   f"{cols}{uniq})")
-    return up, down, imports
+            named = f", name={fk.name!r}" if len(found) > 1 and fk.name else ""
+            drops.append((f"await sess.drop_foreign_key({table!r}, [{column!r}]{named})",
+                          _add_fk(table, fk)))
+        if want is not None and not kept:
+            adds.append((_add_fk(table, want),
+                         f"await sess.drop_foreign_key({table!r}, [{column!r}])"))
+    return drops, adds
 
 
 def _index_src(table: str, ix: Any) -> str:
     cols = ", ".join(repr(c.name) for c in ix.columns)
     uniq = ", unique=True" if ix.unique else ""
     return f"await sess.create_index({table!r}, {ix.name!r}, {cols}{uniq})"
+
+
+def _create_steps(info: TableInfo, names: set[str]) -> list[_Step]:
+    cols = ",\n".join(f"{_I}{column_source(ColumnSpec.of_column(c), names)}"
+                      for c in info.columns)
+    steps = [(f"await sess.create_table(\n{_I}{info.name!r},\n{cols})",
+              f"await sess.drop_table({info.name!r})")]
+    for ix in info.indexes:
+        if not any(c.index and ix.columns == (c,) for c in info.columns):
+            steps.append((_index_src(info.name, ix), f"await sess.drop_index({ix.name!r})"))
+    return steps
+
+
+async def _table_steps(sess: Any, inspector: Inspector, info: TableInfo, schema: TableSchema,
+                       names: set[str]) -> list[_Step]:
+    """Columns and indexes of a table both sides have."""
+    table, dialect = info.name, sess.dialect.name
+    steps: list[_Step] = []
+    have = {c.name: c for c in schema.columns}
+    probed = await _probe(sess, inspector, info)
+    lone_key = len(info.primary_key) == 1
+    for c in info.columns:
+        if c.name not in have:
+            steps.append((f"await sess.add_column({table!r}, "
+                          f"{column_source(ColumnSpec.of_column(c), names)})",
+                          f"await sess.drop_column({table!r}, {c.name!r})"))
+        else:
+            steps += _column_steps(table, c, have[c.name], probed[c.name], dialect, lone_key,
+                                   names)
+    for name, c in have.items():
+        if name not in info.by_name:
+            up = f"await sess.drop_column({table!r}, {name!r})"
+            if known_type(c.sql_type) is None:
+                steps.append((up, _cannot(f"cannot restore the column {table}.{name} of type "
+                                          f"{c.sql_type!r}")))
+            else:
+                restored = column_source(ColumnSpec.of_live(c, schema), names)
+                steps.append((up, f"await sess.add_column({table!r}, {restored})"))
+    live_ix = {ix.name: ix for ix in schema.indexes}
+    for ix in info.indexes:
+        if ix.name not in live_ix:
+            steps.append((_index_src(table, ix), f"await sess.drop_index({ix.name!r})"))
+    wanted = {ix.name for ix in info.indexes}
+    for name, ix in live_ix.items():
+        if name not in wanted and all(c in info.by_name for c in ix.columns):
+            cols = ", ".join(repr(c) for c in ix.columns)
+            uniq = ", unique=True" if ix.unique else ""
+            steps.append((f"await sess.drop_index({name!r})",
+                          f"await sess.create_index({table!r}, {name!r}, {cols}{uniq})"))
+    return steps
+
+
+async def diff(db: Any, base: type) -> tuple[list[str], list[str], set[str]]:
+    """The upgrade and downgrade statements (Python lines) and the extra imports. Foreign
+    keys are dropped first and added last, so that column changes and new tables come
+    between; the downgrade undoes every step in the opposite order."""
+    drops: list[_Step] = []
+    steps: list[_Step] = []
+    adds: list[_Step] = []
+    names: set[str] = set()
+    async with db.get_ddl_session() as sess:
+        inspector = Inspector(sess)
+        live = set(await inspector.table_names()) - {VERSION_TABLE}
+        for cls in _ordered(base.metadata.tables):
+            info = cls.__table__
+            if info.name not in live:
+                steps += _create_steps(info, names)
+                continue
+            schema = await inspector.get_table(info.name)
+            steps += await _table_steps(sess, inspector, info, schema, names)
+            dropped, added = await _foreign_key_steps(inspector, info, schema)
+            drops += dropped
+            adds += added
+    everything = drops + steps + adds
+    imports = {n for n in names if n.startswith("import ")}
+    return [up for up, _ in everything], [down for _, down in reversed(everything)], imports
 
 
 def _body(lines: list[str]) -> str:

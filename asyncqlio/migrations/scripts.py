@@ -17,8 +17,9 @@ TEMPLATE = '''"""{message}
 Migration {revision}, written {date}. ``sess`` is a DDL session
 (``asyncqlio.orm.ddl_session.DDLSession``): everything in one function is one transaction.
 """
-from asyncqlio import (JSON, UUID, BigInt, Boolean, Bytea, Column, Date, ForeignKey, Integer,
-                       Numeric, Real, Serial, String, Text, Time, Timestamp)
+from asyncqlio import (JSON, UUID, BigInt, BigSerial, Boolean, Bytea, Column, Date, ForeignKey,
+                       Integer, Interval, Numeric, Real, Serial, SmallInt, SmallSerial, String,
+                       Text, Time, Timestamp)
 
 revision = {revision!r}
 down_revision = {down_revision!r}

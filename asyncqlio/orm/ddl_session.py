@@ -1,18 +1,22 @@
 """The DDL session: schema changes inside one transaction, on both backends.
 
 ``async with db.get_ddl_session() as ddl:`` commits every change together (or none). SQLite
-cannot ALTER a column's type, add a foreign key, or drop a column that a key, index or
-constraint uses, so there the table is rebuilt (new table, rows copied, old one dropped, new
-one renamed, indexes recreated), as SQLite's documentation prescribes. For that the session
-runs with ``PRAGMA foreign_keys = OFF`` (dropping the old table must not cascade into its
-children) and checks every foreign key with ``PRAGMA foreign_key_check`` before it commits.
+cannot ALTER a column's type, nullability or default, add or drop a foreign key, or drop a
+column that a key, index or constraint uses, so there the table is rebuilt (new table, rows
+copied, old one dropped, new one renamed, indexes and triggers recreated), as SQLite's
+documentation prescribes. The new table is written from the old one's own CREATE TABLE
+statement, edited, so that CHECK, COLLATE, AUTOINCREMENT (and its counter) survive. For that
+the session runs with ``PRAGMA foreign_keys = OFF`` (dropping the old table must not cascade
+into its children) and checks every foreign key with ``PRAGMA foreign_key_check`` before it
+commits.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import enum
+from typing import Any, Callable, Sequence
 
 from asyncqlio._speedups._compile_cy import quote
-from asyncqlio.exc import IntegrityError, SchemaError
+from asyncqlio.exc import DatabaseException, IntegrityError, SchemaError
 from asyncqlio.orm import ddl
 from asyncqlio.orm.inspection import (ColumnInfo, ForeignKeyInfo, IndexInfo, Inspector,
                                       TableSchema)
@@ -21,6 +25,14 @@ from asyncqlio.orm.session import Session, SessionState
 from asyncqlio.orm.types import POSTGRESQL, ColumnType
 
 _REBUILD_PREFIX = "_asyncqlio_new_"
+
+
+class _Keep(enum.Enum):
+    KEEP = "KEEP"
+
+
+#: ``alter_column(..., server_default=KEEP)``: leave the default as it is (``None`` drops it)
+KEEP = _Keep.KEEP
 
 
 class DDLSession(Session):
@@ -126,64 +138,78 @@ class DDLSession(Session):
             await self._ddl(f"ALTER TABLE {quote(table)} ADD COLUMN {definition}")
         else:
             # SQLite's ADD COLUMN takes neither UNIQUE nor NOT NULL without a default
-            schema = await self._existing(table)
-            schema.columns.append(ColumnInfo(column.name, column.type,
-                                             column.type.ddl(self.dialect.name),
-                                             column.nullable, column.server_default,
-                                             unique=column.unique))
-            if column.foreign_key is not None:
-                schema.foreign_keys.append(_fk_of(column))
-            await self._rebuild(schema, {c.name: quote(c.name) for c in schema.columns[:-1]})
+            await self._rebuild(table, lambda t: t.columns.append(
+                ddl.SQLiteTable.parse_column(definition)))
         if column.index:
             await self._ddl(ddl.index_sql(table, ddl._index_name(table, (column,)),
                                           [column.name]))
 
     async def drop_column(self, table: str, name: str) -> None:
-        """Indexes on the column go with it, on both backends."""
+        """Indexes and constraints on the column go with it, on both backends."""
         if self._is_pg:
             await self._ddl(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(name)}")
             return
-        schema = await self._existing(table)
-        column = schema.column(name)
-        used = (column.primary_key or column.unique
-                or any(name in fk.columns for fk in schema.foreign_keys)
-                or any(name in cols for cols in schema.unique_constraints)
-                or any(name in ix.columns for ix in schema.indexes))
+        parsed = await self._sqlite_table(table)
+        column = parsed.column(name)
+        own = {k.kind for k in column.clauses}
+        used = (own & {"primary key", "unique", "references"} or parsed.uses(name)
+                or any(kind == "index" and name.lower() in ddl.sqlite_index_uses(sql)
+                       for kind, sql in await self._sqlite_extras(table)))
         if not used:
             await self._ddl(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(name)}")
             return
-        if column.primary_key:
+        if "primary key" in own:
             raise SchemaError(f"cannot drop {name!r}: it is in the primary key of {table!r}")
-        schema.columns.remove(column)
-        schema.foreign_keys = [fk for fk in schema.foreign_keys if name not in fk.columns]
-        schema.unique_constraints = [u for u in schema.unique_constraints if name not in u]
-        schema.indexes = [ix for ix in schema.indexes if name not in ix.columns]
-        await self._rebuild(schema, {c.name: quote(c.name) for c in schema.columns})
+        await self._rebuild(table, lambda t: t.drop_column(name), dropping=name)
 
     async def alter_column_type(self, table: str, name: str, new_type: ColumnType | type,
                                 *, using: str | None = None) -> None:
         """Change a column's type, converting the stored values (PostgreSQL: ``USING``, by
         default a cast; SQLite: the new column's affinity)."""
-        ctype = ColumnType.create(new_type)
-        sql_type = ctype.ddl(self.dialect.name)
-        if self._is_pg:
+        await self.alter_column(table, name, type_=new_type, using=using)
+
+    async def alter_column(self, table: str, name: str, *, nullable: bool | None = None,
+                           server_default: str | None | _Keep = KEEP,
+                           type_: ColumnType | type | None = None,
+                           using: str | None = None) -> None:
+        """Change what is given of a column (as Alembic's ``alter_column``): ``nullable``
+        (False adds NOT NULL, refused with IntegrityError while NULLs are stored),
+        ``server_default`` (SQL text; None drops it; ``KEEP`` leaves it) and ``type_``
+        (converted as :meth:`alter_column_type` does). SQLite rebuilds the table once."""
+        ctype = ColumnType.create(type_) if type_ is not None else None
+        if using is not None and ctype is None:
+            raise SchemaError("alter_column(using=...) needs type_")
+        schema = await self._existing(table)
+        column = schema.column(name)
+        if nullable and column.primary_key:
+            raise SchemaError(f"{name!r} is in the primary key of {table!r}: "
+                              "it cannot be nullable")
+        if not self._is_pg:
+            def edit(t: ddl.SQLiteTable) -> None:
+                if ctype is not None:
+                    t.set_type(name, ctype.ddl(self.dialect.name))
+                if nullable is not None:
+                    t.set_nullable(name, nullable)
+                if server_default is not KEEP:
+                    t.set_default(name, server_default)
+            if ctype is not None or nullable is not None or server_default is not KEEP:
+                await self._rebuild(table, edit, using={name: using} if using else None)
+            return
+        alter = f"ALTER TABLE {quote(table)} ALTER COLUMN {quote(name)} "
+        if ctype is not None:
+            sql_type = ctype.ddl(self.dialect.name)
             expr = using if using is not None else f"{quote(name)}::{sql_type}"
-            column = (await self._existing(table)).column(name)
-            alter = f"ALTER TABLE {quote(table)} ALTER COLUMN {quote(name)} "
             if column.default is not None:
                 # PostgreSQL will not convert a default itself: drop it, then cast it back
                 await self._ddl(alter + "DROP DEFAULT")
             await self._ddl(alter + f"TYPE {sql_type} USING {expr}")
-            if column.default is not None:
+            if column.default is not None and server_default is KEEP:
                 await self._ddl(alter + f"SET DEFAULT ({column.default})::{sql_type}")
-            return
-        schema = await self._existing(table)
-        column = schema.column(name)
-        column.type, column.sql_type = ctype, sql_type
-        exprs = {c.name: quote(c.name) for c in schema.columns}
-        if using is not None:
-            exprs[name] = using
-        await self._rebuild(schema, exprs)
+        if server_default is not KEEP:
+            await self._ddl(alter + ("DROP DEFAULT" if server_default is None
+                                     else f"SET DEFAULT {server_default}"))
+        if nullable is not None:
+            await self._ddl(alter + ("DROP NOT NULL" if nullable else "SET NOT NULL"))
 
     async def rename_column(self, table: str, old: str, new: str) -> None:
         await self._ddl(f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(old)} TO {quote(new)}")
@@ -205,52 +231,116 @@ class DDLSession(Session):
                               on_update: str | None = None) -> None:
         """A FOREIGN KEY constraint; existing rows must satisfy it (checked at once on
         PostgreSQL, at commit on SQLite)."""
-        cols = [columns] if isinstance(columns, str) else list(columns)
-        tcols = [target_columns] if isinstance(target_columns, str) else list(target_columns)
+        cols, tcols = _names(columns), _names(target_columns)
         if len(cols) != len(tcols):
             raise SchemaError("a foreign key needs as many target columns as columns")
-        fk = ForeignKeyInfo(name, cols, target_table, tcols,
-                            on_delete.upper() if on_delete else None,
-                            on_update.upper() if on_update else None)
+        sql = ddl.foreign_key_sql(cols, target_table, tcols, on_delete, on_update)
         if self._is_pg:
             cname = name or f"fk_{table}_{'_'.join(cols)}"[:63]
-            await self._ddl(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(cname)} "
-                            + ddl.foreign_key_sql(cols, target_table, tcols, fk.on_delete,
-                                                  fk.on_update))
+            await self._ddl(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(cname)} {sql}")
             return
-        schema = await self._existing(table)
-        schema.foreign_keys.append(fk)
-        await self._rebuild(schema, {c.name: quote(c.name) for c in schema.columns})
+        if name is not None:
+            sql = f"CONSTRAINT {quote(name)} {sql}"
+        await self._rebuild(table, lambda t: t.constraints.append(
+            ddl.SQLiteTable.parse_constraint(sql)))
+
+    async def drop_foreign_key(self, table: str, columns: str | Sequence[str] | None = None,
+                               *, name: str | None = None) -> None:
+        """Drop the foreign key on ``columns`` (or called ``name``; SQLite's keys often have
+        no name). SchemaError if there is none, or more than one on those columns."""
+        if columns is None and name is None:
+            raise SchemaError("drop_foreign_key needs the key's columns or its name")
+        cols = [c.lower() for c in _names(columns)] if columns is not None else None
+
+        def matches(fk: ForeignKeyInfo) -> bool:
+            return ((cols is None or [c.lower() for c in fk.columns] == cols)
+                    and (name is None or fk.name == name))
+
+        found = [fk for fk in await self.get_foreign_keys(table) if matches(fk)]
+        what = f"on {columns!r}" if name is None else f"named {name!r}"
+        if not found:
+            raise SchemaError(f"table {table!r} has no foreign key {what}")
+        if len(found) > 1:
+            raise SchemaError(f"table {table!r} has {len(found)} foreign keys {what}: "
+                              "name the one to drop")
+        if self._is_pg:
+            await self._ddl(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(found[0].name)}")
+        else:
+            await self._rebuild(table, lambda t: t.drop_foreign_keys(matches))
 
     # --- SQLite rebuild
-    async def _rebuild(self, schema: TableSchema, exprs: dict[str, str]) -> None:
-        """Replace ``schema.name`` by a table built from ``schema``, copying each new column
-        from ``exprs[column]`` (columns missing there take their default)."""
-        table = schema.name
+    async def _sqlite_table(self, table: str) -> ddl.SQLiteTable:
+        rows = await self.fetch_all("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                    "AND name = ? COLLATE NOCASE", (table,))
+        if not rows:
+            raise SchemaError(f"no table named {table!r}")
+        return ddl.SQLiteTable.parse(rows[0]["sql"])
+
+    async def _sqlite_extras(self, table: str) -> list[tuple[str, str]]:
+        """(type, SQL) of the table's own indexes and triggers (not those of its keys)."""
+        rows = await self.fetch_all(
+            "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE "
+            "AND sql IS NOT NULL AND type IN ('index', 'trigger') ORDER BY type, name", (table,))
+        return [(r["type"], r["sql"]) for r in rows]
+
+    async def _rebuild(self, table: str, edit: Callable[[ddl.SQLiteTable], Any], *,
+                       using: dict[str, str] | None = None, dropping: str | None = None) -> None:
+        """Replace ``table`` by the table its CREATE TABLE describes once ``edit`` changed it,
+        copying each column it still has (from ``using[column]``, an expression over the old
+        columns, where given). Indexes, triggers and views are recreated from their own SQL,
+        but an index on the ``dropping`` column goes with it; the AUTOINCREMENT counter is
+        kept."""
+        parsed = await self._sqlite_table(table)
+        old = {c.name.lower() for c in parsed.columns if not c.generated}
+        edit(parsed)
+        extras = [sql for kind, sql in await self._sqlite_extras(table)
+                  if kind == "trigger" or dropping is None
+                  or dropping.lower() not in ddl.sqlite_index_uses(sql)]
+        counter = None
+        if parsed.autoincrement:
+            rows = await self.fetch_all("SELECT seq FROM sqlite_sequence WHERE name = ?",
+                                        (table,))
+            counter = rows[0]["seq"] if rows else None
+        # SQLite's RENAME checks every view, and a view of the table would name a missing one
+        # while it is being replaced: views (and their triggers) are set aside until the end
+        views = await self.fetch_all(
+            "SELECT type, name, sql FROM sqlite_master WHERE type = 'view' OR (type = "
+            "'trigger' AND tbl_name IN (SELECT name FROM sqlite_master WHERE type = 'view')) "
+            "ORDER BY rowid")
+        for view in views:
+            if view["type"] != "view":
+                continue
+            used = ddl.sqlite_names_used(view["sql"])
+            if dropping is not None and {table.lower(), dropping.lower()} <= used:
+                # checked here: the view would not fail, it would read "col" as a string
+                raise SchemaError(f"cannot drop {dropping!r}: the view {view['name']!r} "
+                                  f"uses it; drop or change the view first")
+        for view in views:
+            if view["type"] == "view":
+                await self._ddl(f"DROP VIEW {quote(view['name'])}")
         temp = _REBUILD_PREFIX + table
-        # indexes and triggers are recreated from their own SQL, so partial and expression
-        # indexes survive as they were; those of dropped columns are gone from ``schema``
-        kept = {ix.name for ix in schema.indexes}
-        extras = [r["sql"] for r in await self.fetch_all(
-            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-            "AND type IN ('index', 'trigger') ORDER BY type, name", (table,))
-            if r["type"] == "trigger" or r["name"] in kept]
-        await self._ddl(ddl.sqlite_table_from_schema(schema, temp))
-        copied = [c.name for c in schema.columns if c.name in exprs]
+        await self._ddl(parsed.render(temp))
+        copied = [c.name for c in parsed.columns if c.name.lower() in old and not c.generated]
         if copied:
+            exprs = [(using or {}).get(c) or quote(c) for c in copied]
             await self._ddl(f"INSERT INTO {quote(temp)} ({', '.join(quote(c) for c in copied)}) "
-                            f"SELECT {', '.join(exprs[c] for c in copied)} FROM {quote(table)}")
+                            f"SELECT {', '.join(exprs)} FROM {quote(table)}")
         await self._ddl(f"DROP TABLE {quote(table)}")
         await self._ddl(f"ALTER TABLE {quote(temp)} RENAME TO {quote(table)}")
-        for sql in extras:
+        for sql in extras + [view["sql"] for view in views]:
             await self._ddl(sql)
+        for view in views:
+            if view["type"] == "view":  # SQLite takes a view's SQL without checking it
+                try:
+                    await self.fetch_all(f"SELECT * FROM {quote(view['name'])} LIMIT 0")
+                except DatabaseException as e:
+                    raise SchemaError(f"cannot change table {table!r}: the view "
+                                      f"{view['name']!r} would break ({e})") from e
+        if counter is not None:
+            await self._execute("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+            await self._execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+                                (table, counter))
 
 
-def _fk_of(column: Column) -> ForeignKeyInfo:
-    fk = column.foreign_key
-    if isinstance(fk.target, str) and column.table is None:
-        table, _, target = fk.target.rpartition(".")
-    else:
-        resolved = fk.resolve()
-        table, target = resolved.table_name, resolved.name
-    return ForeignKeyInfo(None, [column.name], table, [target], fk.on_delete, fk.on_update)
+def _names(names: str | Sequence[str]) -> list[str]:
+    return [names] if isinstance(names, str) else list(names)

@@ -97,6 +97,12 @@ _ARGS = re.compile(r"^([a-z ]+?)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$")
 
 def type_from_sql(sql_type: str) -> _types.ColumnType:
     """The asyncqlio type for a database type name; unknown names become ``Text``."""
+    return known_type(sql_type) or _types.Text()
+
+
+def known_type(sql_type: str) -> _types.ColumnType | None:
+    """The asyncqlio type for a database type name, or None for a name it has no type for
+    (so a migration knows it cannot write that type back)."""
     name = " ".join(sql_type.lower().split())
     if name in _SIMPLE:
         return _SIMPLE[name]()
@@ -117,7 +123,7 @@ def type_from_sql(sql_type: str) -> _types.ColumnType:
             return _types.UUID()
         if base in ("char", "character"):
             return _types.String(a)
-    return _types.Text()
+    return None
 
 
 _PG_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -155,8 +161,10 @@ class Inspector:
     async def has_table(self, name: str) -> bool:
         return name in await self.table_names()
 
-    async def get_columns(self, table: str) -> list[ColumnInfo]:
-        return await (self._pg_columns(table) if self.is_pg else self._sqlite_columns(table))
+    async def get_columns(self, table: str, *, temporary: bool = False) -> list[ColumnInfo]:
+        """``temporary``: the session's temporary table of that name (autogenerate's probe)."""
+        read = self._pg_columns if self.is_pg else self._sqlite_columns
+        return await read(table, temporary)
 
     async def get_indexes(self, table: str) -> list[IndexInfo]:
         read = self._pg_indexes if self.is_pg else self._sqlite_indexes
@@ -186,7 +194,9 @@ class Inspector:
         return TableSchema(table, columns, indexes, await self.get_foreign_keys(table), multi)
 
     # --- PostgreSQL
-    async def _pg_columns(self, table: str) -> list[ColumnInfo]:
+    async def _pg_columns(self, table: str, temporary: bool = False) -> list[ColumnInfo]:
+        where = "c.relnamespace = pg_my_temp_schema()" if temporary else \
+            "n.nspname = current_schema()"
         rows = await self._rows(
             "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, "
             "NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS dflt, "
@@ -196,7 +206,7 @@ class Inspector:
             "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-            "WHERE n.nspname = current_schema() AND c.relname = $1 AND a.attnum > 0 "
+            f"WHERE {where} AND c.relname = $1 AND a.attnum > 0 "
             "AND NOT a.attisdropped ORDER BY a.attnum", table)
         out = []
         for r in rows:
@@ -248,8 +258,12 @@ class Inspector:
                 for r in rows]
 
     # --- SQLite
-    async def _sqlite_columns(self, table: str) -> list[ColumnInfo]:
-        rows = await self._rows("SELECT * FROM pragma_table_info(?) ORDER BY cid", table)
+    async def _sqlite_columns(self, table: str, temporary: bool = False) -> list[ColumnInfo]:
+        if temporary:
+            rows = await self._rows("SELECT * FROM pragma_table_info(?, 'temp') ORDER BY cid",
+                                    table)
+        else:
+            rows = await self._rows("SELECT * FROM pragma_table_info(?) ORDER BY cid", table)
         pk_count = sum(1 for r in rows if r["pk"])
         out = []
         for r in rows:
@@ -283,7 +297,21 @@ class Inspector:
                     None, [], r["table"], [], _action(r["on_delete"]), _action(r["on_update"]))
             fk.columns.append(r["from"])
             fk.target_columns.append(r["to"])
-        return list(by_id.values())
+        fks = list(by_id.values())
+        if fks:  # PRAGMA foreign_key_list has no names: they are in the CREATE TABLE text
+            from asyncqlio.orm.ddl import SQLiteTable
+            [row] = await self._rows("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                     "AND name = ? COLLATE NOCASE", table)
+            declared = SQLiteTable.parse(row["sql"]).foreign_keys
+            # the PRAGMA numbers them from the last declared
+            for fk, written in zip(fks, reversed(declared)):
+                if _fk_key(fk) == _fk_key(written):
+                    fk.name = written.name
+        return fks
+
+
+def _fk_key(fk: ForeignKeyInfo) -> tuple:
+    return [c.lower() for c in fk.columns], fk.target_table.lower()
 
 
 # --- Python source for a live table
@@ -315,9 +343,19 @@ def foreign_key_source(target: str, on_delete: str | None, on_update: str | None
     return f"foreign_key=ForeignKey({', '.join(args)})"
 
 
-def type_source(ctype: _types.ColumnType) -> str:
-    """Python source that builds ``ctype``."""
+def type_source(ctype: _types.ColumnType, names: set[str] | None = None) -> str:
+    """Python source that builds ``ctype``; the asyncqlio names it uses (or, for a custom
+    type, an ``import module`` line) are added to ``names``."""
+    names = set() if names is None else names
+    if isinstance(ctype, _types.Enum):
+        # stored as the member name: the column is a VARCHAR of the longest name
+        ctype = _types.String(max((len(m) for m in ctype.enum_type.__members__), default=1))
+    module = type(ctype).__module__
+    if module != _types.__name__:
+        names.add(f"import {module}")
+        return f"{module}.{type(ctype).__qualname__}()"
     cls = type(ctype).__name__
+    names.add(cls)
     if isinstance(ctype, _types.String):
         return "String" if ctype.size is None or ctype.size < 0 else f"String({ctype.size})"
     if isinstance(ctype, _types.Numeric):
@@ -331,41 +369,92 @@ def type_source(ctype: _types.ColumnType) -> str:
     return cls
 
 
+@dataclasses.dataclass
+class ColumnSpec:
+    """A column as Python source declares it. Built from a model ``Column`` (autogenerate)
+    or from a live :class:`ColumnInfo` (``generate_schema``), so that one renderer,
+    :func:`column_source`, writes both."""
+
+    name: str
+    type: _types.ColumnType
+    primary_key: bool = False
+    #: written only when set: where the column's own decision would be another
+    autoincrement: bool | None = None
+    nullable: bool = False
+    unique: bool = False
+    index: bool = False
+    server_default: str | None = None
+    #: ("table.column", on_delete, on_update)
+    foreign_key: tuple[str, str | None, str | None] | None = None
+
+    @classmethod
+    def of_column(cls, column: Any) -> "ColumnSpec":
+        """From a model column (its foreign key resolved to the table's name)."""
+        fk = column.foreign_key
+        target = None
+        if fk is not None:
+            resolved = fk.resolve()
+            target = (f"{resolved.table_name}.{resolved.name}", fk.on_delete, fk.on_update)
+        return cls(column.name, column.type, column.primary_key,
+                   column.autoincrement if column.primary_key else None, column.nullable,
+                   column.unique, column.index, column.server_default, target)
+
+    @classmethod
+    def of_live(cls, info: ColumnInfo, schema: TableSchema) -> "ColumnSpec":
+        """From a live column: ``autoincrement`` is written where a Table class would decide
+        otherwise (an integer key that is not generated, a generated key that is not a lone
+        integer one)."""
+        autoinc = None
+        if info.primary_key:
+            integer = info.type.is_integer and not info.type.is_serial
+            lone = len(schema.primary_key) == 1
+            if integer and lone and not info.autoincrement:
+                autoinc = False
+            elif info.autoincrement and not (integer and lone) and not info.type.is_serial:
+                autoinc = True
+        target = next(((f"{fk.target_table}.{fk.target_columns[0]}", fk.on_delete, fk.on_update)
+                       for fk in schema.foreign_keys if fk.columns == [info.name]), None)
+        return cls(info.name, info.type, info.primary_key, autoinc,
+                   info.nullable and not info.primary_key, info.unique, False, info.default,
+                   target)
+
+
+def column_source(spec: ColumnSpec, names: set[str], *, attr: str | None = None) -> str:
+    """``Column.with_name('name', Type, ...)`` (a migration's free-standing column) or, for
+    the class attribute ``attr``, ``Column(Type, ...)``; the names used go into ``names``."""
+    names.add("Column")
+    tsrc = type_source(spec.type, names)
+    opts = [repr(spec.name), tsrc] if attr is None else [tsrc]
+    if attr is not None and attr != spec.name:
+        opts.append(f"name={spec.name!r}")
+    if spec.primary_key:
+        opts.append("primary_key=True")
+    if spec.autoincrement is not None:
+        opts.append(f"autoincrement={spec.autoincrement!r}")
+    if spec.nullable:
+        opts.append("nullable=True")
+    if spec.unique:
+        opts.append("unique=True")
+    if spec.index:
+        opts.append("index=True")
+    if spec.server_default is not None:
+        opts.append(f"server_default={spec.server_default!r}")
+    if spec.foreign_key is not None:
+        names.add("ForeignKey")
+        opts.append(foreign_key_source(*spec.foreign_key))
+    return f"Column{'.with_name' if attr is None else ''}({', '.join(opts)})"
+
+
 def table_source(schema: TableSchema, *, base: str = "Table") -> tuple[str, set[str]]:
     """The class statement for ``schema`` and the asyncqlio names it uses."""
-    names = {"Column"}
+    names: set[str] = set()
     taken: set[str] = set()
-    single_fks = {fk.columns[0]: fk for fk in schema.foreign_keys if len(fk.columns) == 1}
     lines = [f"class {_class_name(schema.name)}({base}, table_name={schema.name!r}):"]
     attrs: dict[str, str] = {}
-    pk_count = len(schema.primary_key)
     for c in schema.columns:
-        attr = _attr_name(c.name, taken)
-        attrs[c.name] = attr
-        tsrc = type_source(c.type)
-        names.add(re.match(r"\w+", tsrc).group(0))
-        opts = [tsrc]
-        if attr != c.name:
-            opts.append(f"name={c.name!r}")
-        if c.primary_key:
-            opts.append("primary_key=True")
-            integer = c.type.is_integer and not c.type.is_serial
-            if integer and pk_count == 1 and not c.autoincrement:
-                opts.append("autoincrement=False")
-            elif c.autoincrement and not (integer and pk_count == 1) and not c.type.is_serial:
-                opts.append("autoincrement=True")
-        elif c.nullable:
-            opts.append("nullable=True")
-        if c.unique:
-            opts.append("unique=True")
-        if c.default is not None:
-            opts.append(f"server_default={c.default!r}")
-        fk = single_fks.get(c.name)
-        if fk is not None:
-            names.add("ForeignKey")
-            opts.append(foreign_key_source(f"{fk.target_table}.{fk.target_columns[0]}",
-                                           fk.on_delete, fk.on_update))
-        lines.append(f"    {attr} = Column({', '.join(opts)})")
+        attr = attrs[c.name] = _attr_name(c.name, taken)
+        source = column_source(ColumnSpec.of_live(c, schema), names, attr=attr)
+        lines.append(f"    {attr} = {source}")
     for index in schema.indexes:
         if not all(col in attrs for col in index.columns):
             continue  # an expression index cannot be written as columns
