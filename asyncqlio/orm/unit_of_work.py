@@ -42,6 +42,11 @@ class IdentityMap(Mapping[Key, Any]):
     def _inner(key: tuple) -> Any:
         return key[0] if len(key) == 1 else key
 
+    def holds(self, cls: type) -> bool:
+        """Whether any object of ``cls`` may be in the map (cheap; may say yes for a class
+        whose objects have all been dropped)."""
+        return bool(self.by_class.get(cls))
+
     def __getitem__(self, key: Key) -> Any:
         cls, pk = key
         return self.by_class[cls][self._inner(pk)]
