@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from asyncqlio import Column, Integer, Text
+from asyncqlio.exc import ArgumentError
 from asyncqlio.migrations import MigrationError, Migrator, ScriptDirectory, autogenerate
 from asyncqlio.migrations.autogen import load_base
 
@@ -170,15 +172,23 @@ async def _names(sess, table: str) -> list[str]:
     return [c.name for c in await sess.get_columns(table)]
 
 
+def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m asyncqlio migrate ...`` in ``tmp_path``, on the SQLite file app.db there."""
+    env = dict(os.environ, ASYNCQLIO_DSN=f"sqlite:///{tmp_path / 'app.db'}")
+    return subprocess.run([sys.executable, "-m", "asyncqlio", "migrate", *args],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+
+
+def _cli_ok(tmp_path: Path, *args: str) -> str:
+    done = _cli(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_command_line(tmp_path):
     """init / new / up / status / down through ``python -m asyncqlio`` on a SQLite file."""
-    env = dict(os.environ, ASYNCQLIO_DSN=f"sqlite:///{tmp_path / 'app.db'}")
-
     def run(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "asyncqlio", "migrate", *args],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        return _cli_ok(tmp_path, *args)
 
     assert "created migrations" in run("init")
     out = run("new", "create notes")
@@ -195,9 +205,7 @@ def test_command_line(tmp_path):
     assert "[x] 0001 create notes" in run("status")
     assert "reverted 1 migration(s)" in run("down")
     assert "[ ] 0001 create notes" in run("status", "--dir", "migrations")
-    failed = subprocess.run([sys.executable, "-m", "asyncqlio", "migrate", "up",
-                             "--dir", "elsewhere"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
+    failed = _cli(tmp_path, "up", "--dir", "elsewhere")
     assert failed.returncode == 1 and "migrate init" in failed.stderr
 
 
@@ -215,3 +223,171 @@ async def test_two_deployments_at_once(db, tmp_path, backend):
     assert await first.applied() == ["0001", "0002"]
     async with db.get_ddl_session() as sess:
         assert len(await sess.fetch_all("SELECT * FROM note")) == 1
+
+
+async def test_unknown_revisions_are_refused(db, tmp_path):
+    """Regression: ``up abc`` died with a ValueError traceback, and ``up 99`` / ``down 77``
+    (no such migration) silently applied everything or did nothing."""
+    scripts = ScriptDirectory(tmp_path / "migrations")
+    scripts.init()
+    _write(scripts, "create notes", CREATE, 'await sess.drop_table("note")')
+    _write(scripts, "add stars", ADD, 'await sess.drop_column("note", "stars")')
+    migrator = Migrator(db, scripts)
+    for call in (migrator.up("abc"), migrator.up("99"), migrator.down("77"),
+                 migrator.down("x")):
+        with pytest.raises(ArgumentError, match="unknown revision .* are 0001, 0002"):
+            await call
+    assert await migrator.applied() == []
+    await migrator.up("1")                       # the number, without its zeros, is enough
+    assert await migrator.applied() == ["0001"]
+    await migrator.down("0")                     # 0: before the first
+    assert await migrator.applied() == []
+
+
+NULLABLE_NOTE = """
+    await sess.create_table("note", Column.with_name("id", Integer, primary_key=True),
+                            Column.with_name("body", Text, nullable=True))
+    await sess.execute("INSERT INTO note (body) VALUES (NULL)")
+"""
+FAILS_AFTER_DDL = """
+    await sess.add_column("note", Column.with_name("half", Integer, nullable=True))
+    raise RuntimeError("boom")
+"""
+NOT_NULL = """
+    await sess.alter_column("note", "body", nullable=False)
+"""
+
+
+async def test_failure_messages(db, tmp_path, backend):
+    """Regression: the error did not say where in the migration it failed, a driver error's
+    class was named twice ("IntegrityError: IntegrityError: ..."), and on SQLite a rebuild's
+    error named its temporary table ``_asyncqlio_new_note``."""
+    scripts = ScriptDirectory(tmp_path / "migrations")
+    scripts.init()
+    _write(scripts, "create notes", NULLABLE_NOTE, "pass")
+    path = _write(scripts, "fails", FAILS_AFTER_DDL, "pass")
+    migrator = Migrator(db, scripts)
+    with pytest.raises(MigrationError) as info:
+        await migrator.up()
+    line = path.read_text().splitlines().index('    raise RuntimeError("boom")') + 1
+    assert str(info.value).endswith("failed and was rolled back: RuntimeError: boom "
+                                    f"(0002_fails.py, line {line})")
+    assert await migrator.applied() == ["0001"]
+    assert await _columns(db, "note") == ["id", "body"]
+    (tmp_path / "migrations" / "0002_fails.py").unlink()
+    path = _write(scripts, "not null", NOT_NULL, "pass")
+    with pytest.raises(MigrationError) as info:
+        await migrator.up()
+    message = str(info.value)
+    line = path.read_text().splitlines().index(textwrap.dedent(NOT_NULL).strip()
+                                               .join(["    ", ""])) + 1
+    assert "rolled back: IntegrityError: " in message and "Error: IntegrityError" not in message
+    assert "_asyncqlio_new_" not in message and f"0002_not_null.py, line {line})" in message
+    async with db.get_ddl_session() as sess:
+        assert (await sess.get_table("note")).column("body").nullable
+
+
+def test_a_message_with_backslashes_and_quotes(tmp_path):
+    """Regression: ``new 'C:\\new \\N'`` wrote a docstring Python refuses to read."""
+    scripts = ScriptDirectory(tmp_path / "migrations")
+    scripts.init()
+    message = 'fix C:\\new \\N{x} \\x "quoted" """ end\\'
+    path = scripts.write(message)
+    migration = scripts.migrations()[0]
+    assert migration.module.message == message
+    assert migration.module.__doc__.startswith(message.replace('"""', "'''") + "\n")
+    assert path.name == "0001_fix_c_new_n_x_x_quoted_end.py"
+
+
+def test_command_line_errors(tmp_path):
+    """What a user sees for a wrong revision, a missing folder and a bad DSN: one line on
+    stderr and status 1, never a traceback."""
+    _cli_ok(tmp_path, "init")
+    _cli_ok(tmp_path, "new", "first")
+    for args, expected in ((("up", "abc"), "unknown revision 'abc'"),
+                           (("up", "7"), "unknown revision '7'"),
+                           (("down", "7"), "unknown revision '7'"),
+                           (("status", "--dir", "nope"), "migrate init"),
+                           (("status", "--dsn", "nope://x"), "unknown DSN scheme")):
+        done = _cli(tmp_path, *args)
+        assert done.returncode == 1 and expected in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr, (args, done.stderr)
+
+
+async def test_autogenerate_waits_for_pending_migrations(db, tmp_path, monkeypatch):
+    """Regression: with a migration written but not applied, autogenerate compared with the
+    old live schema and wrote the same changes again (the second one then failed)."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / f"models_pending_{os.getpid()}.py").write_text(MODELS_V1)
+    base = load_base(f"models_pending_{os.getpid()}:Table")
+    scripts = ScriptDirectory(tmp_path / "migrations")
+    scripts.init()
+    path, _ = await autogenerate(db, base, scripts, "first")
+    with pytest.raises(ArgumentError, match=r"not applied yet \(0001 first\).*migrate up"):
+        await autogenerate(db, base, scripts, "again")
+    assert [p.name for p in (tmp_path / "migrations").glob("0*.py")] == [path.name]
+    await Migrator(db, scripts).up()
+    assert await autogenerate(db, base, scripts, "again") == (None, 0)
+    with pytest.raises(ArgumentError, match="no module named 'no_such_models_module'"):
+        load_base("no_such_models_module:Table")
+
+
+def test_status_names_applied_versions_without_a_file(tmp_path):
+    """Regression: a recorded version whose file was deleted was not shown at all."""
+    for args in (["init"], ["new", "one"], ["new", "two"], ["up"]):
+        _cli_ok(tmp_path, *args)
+    (tmp_path / "migrations" / "0002_two.py").unlink()
+    out = _cli_ok(tmp_path, "status")
+    assert "[x] 0001 one" in out and "applied but with no file in migrations: 0002" in out
+
+
+async def test_create_table_if_not_exists_twice_with_an_index(db):
+    """Regression: ``create_table(..., if_not_exists=True)`` made the index of an
+    ``index=True`` column without IF NOT EXISTS, so a second run failed on the index."""
+    for _ in range(2):
+        async with db.get_ddl_session() as sess:
+            await sess.create_table("tag", Column.with_name("id", Integer, primary_key=True),
+                                    Column.with_name("name", Text, index=True),
+                                    if_not_exists=True)
+    async with db.get_ddl_session() as sess:
+        assert [i.name for i in await sess.get_indexes("tag")] == ["ix_tag_name"]
+
+
+async def test_two_deployments_on_a_fresh_database(db, tmp_path, backend):
+    """Regression: two migrators starting at once on PostgreSQL both created the version
+    table, and the second failed (duplicate key in pg_type): the lock came too late."""
+    if backend != "postgresql":
+        pytest.skip("the advisory lock is PostgreSQL's")
+    scripts = ScriptDirectory(tmp_path / "migrations")
+    scripts.init()
+    _write(scripts, "create notes", CREATE, 'await sess.drop_table("note")')
+    for _ in range(3):
+        await asyncio.gather(*(Migrator(db, scripts).up() for _ in range(3)))
+        assert await Migrator(db, scripts).applied() == ["0001"]
+        await Migrator(db, scripts).down()
+        async with db.get_ddl_session() as sess:
+            await sess.drop_table("asyncqlio_migrations")
+
+
+def test_a_misnamed_migration_file_is_an_error(tmp_path):
+    """Regression: ``0002_add-teams.py`` (a hyphen) was skipped without a word, so it never
+    ran and ``status`` did not list it."""
+    scripts = ScriptDirectory(tmp_path / "migrations")
+    scripts.init()
+    scripts.write("first")
+    (tmp_path / "migrations" / "0002_add-teams.py").write_text("")
+    (tmp_path / "migrations" / "helpers.py").write_text("")   # not numbered: not a migration
+    with pytest.raises(ArgumentError, match="0002_add-teams.py is not a migration name"):
+        scripts.migrations()
+
+
+async def test_an_index_on_a_missing_column(db):
+    """Regression: on SQLite ``create_index`` with a column name that is not a column made
+    an index on the string "name" (SQLite reads an unknown quoted name as a string)."""
+    async with db.get_ddl_session() as sess:
+        await sess.create_table("tag", Column.with_name("id", Integer, primary_key=True))
+    with pytest.raises(Exception, match="no column|does not exist"):
+        async with db.get_ddl_session() as sess:
+            await sess.create_index("tag", "ix_tag_nope", "id", "nope")
+    async with db.get_ddl_session() as sess:
+        assert await sess.get_indexes("tag") == []

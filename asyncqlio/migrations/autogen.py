@@ -15,16 +15,18 @@ distinguishes.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
 from asyncqlio._speedups._compile_cy import quote
 from asyncqlio.exc import ArgumentError, DatabaseException, SchemaError
-from asyncqlio.migrations.runner import VERSION_TABLE
+from asyncqlio.migrations.runner import VERSION_TABLE, Migrator
 from asyncqlio.migrations.scripts import ScriptDirectory
 from asyncqlio.orm import ddl
-from asyncqlio.orm.inspection import (ColumnInfo, ColumnSpec, ForeignKeyInfo, Inspector,
-                                      TableSchema, column_source, known_type, type_source)
+from asyncqlio.orm.inspection import (ColumnInfo, ColumnSpec, ForeignKeyInfo, IndexInfo,
+                                      Inspector, TableSchema, column_source, known_type,
+                                      type_source)
 from asyncqlio.orm.schema import Column, TableInfo
 from asyncqlio.orm.types import POSTGRESQL
 
@@ -44,7 +46,14 @@ def load_base(spec: str) -> type:
         raise ArgumentError(f"--models wants 'module:BaseName', not {spec!r}")
     if "" not in sys.path:
         sys.path.insert(0, "")
-    base = getattr(importlib.import_module(module_name), attr, None)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name is None or not (module_name + ".").startswith(e.name + "."):
+            raise  # the models module imports something missing: its own traceback
+        raise ArgumentError(f"--models {spec}: no module named {e.name!r} (looked in "
+                            f"{os.getcwd()} and on the import path)") from None
+    base = getattr(module, attr, None)
     if base is None or not hasattr(base, "metadata"):
         raise ArgumentError(f"{spec} is not a table_base() class")
     return base
@@ -86,6 +95,7 @@ async def _probe(sess: Any, inspector: Inspector, info: TableInfo) -> dict[str, 
                           f"refuses its columns ({e})") from e
     finally:
         await sess.rollback(_PROBE)
+        await sess.release_checkpoint(_PROBE)
     return {c.name: c for c in probed}
 
 
@@ -120,7 +130,8 @@ def _column_steps(table: str, c: Column, live: ColumnInfo, model: ColumnInfo, di
                   lone_key: bool, names: set[str]) -> list[_Step]:
     """Type, nullability and server default of a column both sides have."""
     steps = []
-    if not _same_type(dialect, live, model, lone_key):
+    retyped = not _same_type(dialect, live, model, lone_key)
+    if retyped:
         old = _restore_type(live, names)
         down = (f"await sess.alter_column_type({table!r}, {c.name!r}, {old})" if old else
                 _cannot(f"cannot restore the type {live.sql_type!r} of {table}.{c.name}"))
@@ -130,13 +141,24 @@ def _column_steps(table: str, c: Column, live: ColumnInfo, model: ColumnInfo, di
     if live.nullable != model.nullable and not c.primary_key:
         new_opts.append(f"nullable={model.nullable!r}")
         old_opts.append(f"nullable={live.nullable!r}")
-    if _default_key(dialect, live.default) != _default_key(dialect, model.default):
+    # PostgreSQL writes a default with its type ('x'::character varying): after a type
+    # change the default is set again, so that it reads as the model's would
+    if (_default_key(dialect, live.default) != _default_key(dialect, model.default)
+            or (retyped and dialect == POSTGRESQL and live.default is not None)):
         new_opts.append(f"server_default={c.server_default!r}")
         old_opts.append(f"server_default={live.default!r}")
     if new_opts:
         head = f"await sess.alter_column({table!r}, {c.name!r}, "
         steps.append((head + ", ".join(new_opts) + ")", head + ", ".join(old_opts) + ")"))
     return steps
+
+
+def _model_fk(c: Column) -> ForeignKeyInfo:
+    """A model column's foreign key as inspection reads one back (``NO ACTION`` is None)."""
+    target = c.foreign_key.resolve()
+    actions = [a if a != "NO ACTION" else None
+               for a in (c.foreign_key.on_delete, c.foreign_key.on_update)]
+    return ForeignKeyInfo(None, [c.name], target.table_name, [target.name], *actions)
 
 
 def _fk_key(fk: ForeignKeyInfo) -> tuple:
@@ -158,11 +180,7 @@ async def _foreign_key_steps(inspector: Inspector, info: TableInfo, schema: Tabl
     wanted: dict[str, ForeignKeyInfo] = {}
     for c in info.columns:
         if c.foreign_key is not None and c.name in have:
-            target = c.foreign_key.resolve()
-            actions = [a if a != "NO ACTION" else None
-                       for a in (c.foreign_key.on_delete, c.foreign_key.on_update)]
-            wanted[c.name] = ForeignKeyInfo(None, [c.name], target.table_name, [target.name],
-                                            *actions)
+            wanted[c.name] = _model_fk(c)
     live: dict[str, list[ForeignKeyInfo]] = {}
     for fk in schema.foreign_keys:
         if len(fk.columns) == 1 and fk.columns[0] in info.by_name:
@@ -186,21 +204,45 @@ async def _foreign_key_steps(inspector: Inspector, info: TableInfo, schema: Tabl
     return drops, adds
 
 
-def _index_src(table: str, ix: Any) -> str:
-    cols = ", ".join(repr(c.name) for c in ix.columns)
-    uniq = ", unique=True" if ix.unique else ""
-    return f"await sess.create_index({table!r}, {ix.name!r}, {cols}{uniq})"
+def _index_src(table: str, name: str, columns: Any, unique: bool) -> str:
+    cols = ", ".join(repr(c) for c in columns)
+    uniq = ", unique=True" if unique else ""
+    return f"await sess.create_index({table!r}, {name!r}, {cols}{uniq})"
 
 
-def _create_steps(info: TableInfo, names: set[str]) -> list[_Step]:
-    cols = ",\n".join(f"{_I}{column_source(ColumnSpec.of_column(c), names)}"
-                      for c in info.columns)
+def _model_index_src(table: str, ix: Any) -> str:
+    return _index_src(table, ix.name, [c.name for c in ix.columns], ix.unique)
+
+
+def _own_index(ix: Any, have: Any = ()) -> bool:
+    """Whether ``ix`` is the index of an ``index=True`` column that create_table or
+    add_column makes along with the column (one not in ``have``, the live columns)."""
+    column = ix.columns[0]
+    return (len(ix.columns) == 1 and column.index and column.name not in have
+            and ix.name == ddl._index_name(column.table_name, (column,)))
+
+
+def _create_steps(info: TableInfo, names: set[str], later: set[str]
+                  ) -> tuple[list[_Step], list[_Step]]:
+    """The table and its indexes; and the foreign keys to the ``later`` tables (created
+    after it: two new tables that reference each other), to be added once those exist."""
+    specs, adds = [], []
+    for c in info.columns:
+        spec = ColumnSpec.of_column(c)
+        fk = _model_fk(c) if c.foreign_key is not None else None
+        if fk is not None and fk.target_table in later:
+            spec.foreign_key = None
+            adds.append((_add_fk(info.name, fk),
+                         f"await sess.drop_foreign_key({info.name!r}, [{c.name!r}])"))
+        specs.append(spec)
+    cols = ",\n".join(f"{_I}{column_source(spec, names)}" for spec in specs)
     steps = [(f"await sess.create_table(\n{_I}{info.name!r},\n{cols})",
               f"await sess.drop_table({info.name!r})")]
     for ix in info.indexes:
-        if not any(c.index and ix.columns == (c,) for c in info.columns):
-            steps.append((_index_src(info.name, ix), f"await sess.drop_index({ix.name!r})"))
-    return steps
+        if not _own_index(ix):
+            steps.append((_model_index_src(info.name, ix),
+                          f"await sess.drop_index({ix.name!r})"))
+    return steps, adds
 
 
 async def _table_steps(sess: Any, inspector: Inspector, info: TableInfo, schema: TableSchema,
@@ -219,27 +261,39 @@ async def _table_steps(sess: Any, inspector: Inspector, info: TableInfo, schema:
         else:
             steps += _column_steps(table, c, have[c.name], probed[c.name], dialect, lone_key,
                                    names)
-    for name, c in have.items():
-        if name not in info.by_name:
-            up = f"await sess.drop_column({table!r}, {name!r})"
-            if known_type(c.sql_type) is None:
-                steps.append((up, _cannot(f"cannot restore the column {table}.{name} of type "
-                                          f"{c.sql_type!r}")))
-            else:
-                restored = column_source(ColumnSpec.of_live(c, schema), names)
-                steps.append((up, f"await sess.add_column({table!r}, {restored})"))
+    dropped = [name for name in have if name not in info.by_name]
+    for name in dropped:
+        c = have[name]
+        up = f"await sess.drop_column({table!r}, {name!r})"
+        if known_type(c.sql_type) is None:
+            steps.append((up, _cannot(f"cannot restore the column {table}.{name} of type "
+                                      f"{c.sql_type!r}")))
+            continue
+        restored = [f"await sess.add_column({table!r}, "
+                    f"{column_source(ColumnSpec.of_live(c, schema), names)})"]
+        # the indexes that went with the column come back once all of their columns are:
+        # with the first of them dropped, as the downgrade runs these steps last to first
+        restored += [_index_src(table, ix.name, ix.columns, ix.unique) for ix in schema.indexes
+                     if _writable(ix) and name in ix.columns
+                     and name == next(n for n in dropped if n in ix.columns)]
+        steps.append((up, "\n".join(restored)))
     live_ix = {ix.name: ix for ix in schema.indexes}
     for ix in info.indexes:
-        if ix.name not in live_ix:
-            steps.append((_index_src(table, ix), f"await sess.drop_index({ix.name!r})"))
+        # an added ``index=True`` column brings its own index (add_column creates it)
+        if ix.name not in live_ix and not _own_index(ix, have):
+            steps.append((_model_index_src(table, ix), f"await sess.drop_index({ix.name!r})"))
     wanted = {ix.name for ix in info.indexes}
     for name, ix in live_ix.items():
-        if name not in wanted and all(c in info.by_name for c in ix.columns):
-            cols = ", ".join(repr(c) for c in ix.columns)
-            uniq = ", unique=True" if ix.unique else ""
+        # expression and partial indexes cannot be written back: they are left alone
+        if name not in wanted and _writable(ix) and all(c in info.by_name for c in ix.columns):
             steps.append((f"await sess.drop_index({name!r})",
-                          f"await sess.create_index({table!r}, {name!r}, {cols}{uniq})"))
+                          _index_src(table, name, ix.columns, ix.unique)))
     return steps
+
+
+def _writable(ix: IndexInfo) -> bool:
+    """Whether ``create_index`` can make a live index again (not on an expression, no WHERE)."""
+    return not ix.partial and None not in ix.columns
 
 
 async def diff(db: Any, base: type) -> tuple[list[str], list[str], set[str]]:
@@ -253,10 +307,16 @@ async def diff(db: Any, base: type) -> tuple[list[str], list[str], set[str]]:
     async with db.get_ddl_session() as sess:
         inspector = Inspector(sess)
         live = set(await inspector.table_names()) - {VERSION_TABLE}
-        for cls in _ordered(base.metadata.tables):
+        ordered = _ordered(base.metadata.tables)
+        # new tables not created yet, as each comes: a key to one of them is added last
+        later = {cls.__table__.name for cls in ordered} - live
+        for cls in ordered:
             info = cls.__table__
             if info.name not in live:
-                steps += _create_steps(info, names)
+                later.discard(info.name)
+                created, deferred = _create_steps(info, names, later)
+                steps += created
+                adds += deferred
                 continue
             schema = await inspector.get_table(info.name)
             steps += await _table_steps(sess, inspector, info, schema, names)
@@ -279,6 +339,12 @@ async def autogenerate(db: Any, base: type, directory: str | ScriptDirectory,
     """Write a migration from the difference; its path and the number of changes (no file
     is written when there is nothing to do: the path is None)."""
     scripts = directory if isinstance(directory, ScriptDirectory) else ScriptDirectory(directory)
+    pending = [m.label for m, applied in await Migrator(db, scripts).status() if not applied]
+    if pending:
+        # the live schema is not yet what those make it: the new file would repeat them
+        raise ArgumentError(f"{len(pending)} migration(s) not applied yet ({', '.join(pending)})"
+                            ": run `asyncqlio migrate up` first, autogenerate compares the "
+                            "Table classes with the live schema")
     up, down, imports = await diff(db, base)
     if not up:
         return None, 0

@@ -86,6 +86,10 @@ async def _run(args: argparse.Namespace) -> int:
                 print(f"[{'x' if applied else ' '}] {m.label}")
             pending = sum(1 for _, a in rows if not a)
             print(f"{len(rows) - pending} applied, {pending} pending")
+            files = {m.revision for m, _ in rows}
+            orphans = [v for v in await migrator.applied() if v not in files]
+            if orphans:
+                print(f"applied but with no file in {scripts.path}: {', '.join(orphans)}")
     return 0
 
 

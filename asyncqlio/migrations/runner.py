@@ -1,11 +1,12 @@
 """Applying and reverting migrations, one transaction each, recording versions in a table."""
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable
 
 from asyncqlio._speedups._compile_cy import quote
-from asyncqlio.exc import DatabaseException
+from asyncqlio.exc import ArgumentError, DatabaseException
 from asyncqlio.migrations.scripts import Migration, ScriptDirectory
 from asyncqlio.orm.schema import Column
 from asyncqlio.orm.types import String, Text, Timestamp
@@ -22,10 +23,24 @@ class MigrationError(DatabaseException):
     """A migration failed; its transaction was rolled back and its version not recorded."""
 
     def __init__(self, migration: Migration, direction: str, error: BaseException) -> None:
+        detail, kind = str(error), type(error).__name__
+        if not detail.startswith(kind + ":"):  # driver errors already name their class
+            detail = f"{kind}: {detail}" if detail else kind
         super().__init__(f"{direction} of migration {migration.label} failed and was rolled "
-                         f"back: {type(error).__name__}: {error}")
+                         f"back: {detail}{_where(migration, error)}")
         self.migration = migration
         self.error = error
+
+
+def _where(migration: Migration, error: BaseException) -> str:
+    """`` (0002_x.py, line 12)``: the last line of the migration's own file that ran."""
+    line, path = None, os.path.abspath(migration.path)
+    tb = error.__traceback__
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f" ({migration.path.name}, line {line})" if line is not None else ""
 
 
 class Migrator:
@@ -40,6 +55,9 @@ class Migrator:
 
     async def ensure_version_table(self) -> None:
         async with self.db.get_ddl_session() as sess:
+            # two deployments creating it at once: PostgreSQL's IF NOT EXISTS is no guard
+            # against a concurrent CREATE (a unique violation), the lock is
+            await self._lock(sess)
             await sess.create_table(
                 VERSION_TABLE, Column.with_name("version", String(255), primary_key=True),
                 Column.with_name("name", Text),
@@ -60,8 +78,10 @@ class Migrator:
     async def up(self, target: str | None = None) -> list[Migration]:
         """Apply the pending migrations up to ``target`` (inclusive; default all)."""
         done = set(await self.applied())
-        pending = [m for m in self.scripts.migrations() if m.revision not in done
-                   and (target is None or int(m.revision) <= int(target))]
+        migrations = self.scripts.migrations()
+        last = self._revision(target, migrations, done) if target is not None else None
+        pending = [m for m in migrations if m.revision not in done
+                   and (last is None or int(m.revision) <= last)]
         for i, m in enumerate(pending, 1):
             await self._run(m, "upgrade", f"[{i}/{len(pending)}]")
         return pending
@@ -70,9 +90,11 @@ class Migrator:
         """Revert applied migrations: down to (not including) ``target``, or the last
         ``steps`` of them."""
         done = await self.applied()
-        by_rev = {m.revision: m for m in self.scripts.migrations()}
+        migrations = self.scripts.migrations()
+        by_rev = {m.revision: m for m in migrations}
         if target is not None:
-            undo = [v for v in done if int(v) > int(target)]
+            last = self._revision(target, migrations, done, base_ok=True)
+            undo = [v for v in done if int(v) > last]
         else:
             undo = done[len(done) - steps:] if steps > 0 else []
         undo.reverse()
@@ -86,11 +108,32 @@ class Migrator:
             ran.append(by_rev[version])
         return ran
 
+    def _revision(self, target: str, migrations: list[Migration], applied: Any,
+                  base_ok: bool = False) -> int:
+        """The number of revision ``target`` (``0``: before the first, for ``down``);
+        ArgumentError for a revision that is neither a file nor applied."""
+        known = {int(m.revision) for m in migrations} | {int(v) for v in applied}
+        try:
+            number = int(target)
+        except ValueError:
+            number = None
+        if number is None or not (number in known or (base_ok and number == 0)):
+            listed = ", ".join(m.revision for m in migrations) or "none"
+            base = " (or 0, before the first)" if base_ok else ""
+            raise ArgumentError(f"unknown revision {target!r}: the revisions in "
+                                f"{self.scripts.path} are {listed}{base}")
+        return number
+
+    @staticmethod
+    async def _lock(sess: Any) -> None:
+        """PostgreSQL: the migrations' advisory lock, held until the transaction ends."""
+        if sess.dialect.name == "postgresql":
+            await sess.execute("SELECT pg_advisory_xact_lock({key})", {"key": _LOCK_KEY})
+
     async def _still_to_do(self, sess: Any, m: Migration, direction: str) -> bool:
         """Two deployments migrating at once: on PostgreSQL the second waits on a lock held
         until the first one's transaction ends, then sees the version it recorded."""
-        if sess.dialect.name == "postgresql":
-            await sess.execute("SELECT pg_advisory_xact_lock({key})", {"key": _LOCK_KEY})
+        await self._lock(sess)
         row = await sess.fetch(f'SELECT 1 AS "one" FROM {_TABLE} WHERE "version" = {{version}}',
                                {"version": m.revision})
         return (row is None) == (direction == "upgrade")

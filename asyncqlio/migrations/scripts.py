@@ -88,6 +88,10 @@ class ScriptDirectory:
         for file in self.path.iterdir():
             m = _FILE.match(file.name)
             if not m:
+                if file.suffix == ".py" and file.name[:1].isdigit():
+                    # left out silently, it would never run: say so
+                    raise ArgumentError(f"{file} is not a migration name: NNNN_words.py, "
+                                        "with letters, digits and _ only")
                 continue
             number = int(m.group(1))
             if number in found:
@@ -104,7 +108,8 @@ class ScriptDirectory:
         slug = re.sub(r"[^0-9a-z]+", "_", message.lower()).strip("_")[:40] or "migration"
         path = self.path / f"{revision}_{slug}.py"
         path.write_text(TEMPLATE.format(
-            message=message.replace(chr(34) * 3, chr(39) * 3), message_literal=repr(message),
+            message=message.replace("\\", "\\\\").replace('"""', "'''"),
+            message_literal=repr(message),
             revision=revision, down_revision=last.revision if last else None,
             date=datetime.date.today().isoformat(), upgrade=upgrade, downgrade=downgrade))
         return path

@@ -111,7 +111,8 @@ def free_table(name: str, columns: Sequence[Column], dialect: str, *,
     statements = [f"CREATE TABLE {exists}{quote(name)} (\n    " + ",\n    ".join(lines) + "\n)"]
     for c in columns:
         if c.index:
-            statements.append(index_sql(name, _index_name(name, (c,)), [c.name]))
+            statements.append(index_sql(name, _index_name(name, (c,)), [c.name],
+                                        if_not_exists=if_not_exists))
     return statements
 
 

@@ -25,6 +25,7 @@ from asyncqlio.orm.session import Session, SessionState
 from asyncqlio.orm.types import POSTGRESQL, ColumnType
 
 _REBUILD_PREFIX = "_asyncqlio_new_"
+_DEFAULT_CHECKPOINT = "_asyncqlio_default"
 
 
 class _Keep(enum.Enum):
@@ -204,12 +205,24 @@ class DDLSession(Session):
                 await self._ddl(alter + "DROP DEFAULT")
             await self._ddl(alter + f"TYPE {sql_type} USING {expr}")
             if column.default is not None and server_default is KEEP:
-                await self._ddl(alter + f"SET DEFAULT ({column.default})::{sql_type}")
+                await self._restore_default(alter, column.default, sql_type)
         if server_default is not KEEP:
             await self._ddl(alter + ("DROP DEFAULT" if server_default is None
                                      else f"SET DEFAULT {server_default}"))
         if nullable is not None:
             await self._ddl(alter + ("DROP NOT NULL" if nullable else "SET NOT NULL"))
+
+    async def _restore_default(self, alter: str, default: str, sql_type: str) -> None:
+        """Set a default again after a type change as PostgreSQL converts one itself (an
+        assignment cast, so ``0`` on a new ``double precision`` column stays ``0``, as a
+        fresh column's would be), or with an explicit cast where there is no such cast."""
+        await self.checkpoint(_DEFAULT_CHECKPOINT)
+        try:
+            await self._ddl(alter + f"SET DEFAULT {default}")
+        except DatabaseException:
+            await self.rollback(_DEFAULT_CHECKPOINT)
+            await self._ddl(alter + f"SET DEFAULT ({default})::{sql_type}")
+        await self.release_checkpoint(_DEFAULT_CHECKPOINT)
 
     async def rename_column(self, table: str, old: str, new: str) -> None:
         await self._ddl(f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(old)} TO {quote(new)}")
@@ -219,6 +232,12 @@ class DDLSession(Session):
                            if_not_exists: bool = False) -> None:
         if not columns:
             raise SchemaError("an index needs at least one column")
+        if not self._is_pg:
+            # SQLite would take a "name" that is no column for a string: an index on a constant
+            have = {c.name.lower() for c in (await self._existing(table)).columns}
+            missing = [c for c in columns if c.lower() not in have]
+            if missing:
+                raise SchemaError(f"table {table!r} has no column {missing[0]!r}")
         await self._ddl(ddl.index_sql(table, name, columns, unique=unique,
                                       if_not_exists=if_not_exists))
 
@@ -323,8 +342,14 @@ class DDLSession(Session):
         copied = [c.name for c in parsed.columns if c.name.lower() in old and not c.generated]
         if copied:
             exprs = [(using or {}).get(c) or quote(c) for c in copied]
-            await self._ddl(f"INSERT INTO {quote(temp)} ({', '.join(quote(c) for c in copied)}) "
-                            f"SELECT {', '.join(exprs)} FROM {quote(table)}")
+            names = ", ".join(quote(c) for c in copied)
+            try:
+                await self._ddl(f"INSERT INTO {quote(temp)} ({names}) "
+                                f"SELECT {', '.join(exprs)} FROM {quote(table)}")
+            except IntegrityError as e:  # a stored row breaks the changed table: say which
+                detail = str(e).replace(temp, table).removeprefix("IntegrityError: ")
+                raise IntegrityError(f"cannot change table {table!r}: {detail}",
+                                     getattr(e, "orig", None)) from e
         await self._ddl(f"DROP TABLE {quote(table)}")
         await self._ddl(f"ALTER TABLE {quote(temp)} RENAME TO {quote(table)}")
         for sql in extras + [view["sql"] for view in views]:

@@ -40,11 +40,13 @@ class ColumnInfo:
 
 @dataclasses.dataclass
 class IndexInfo:
-    """A plain index (not the one behind a primary key or UNIQUE constraint)."""
+    """A plain index (not the one behind a primary key or UNIQUE constraint). A key that is
+    an expression is ``None`` in ``columns``; ``partial`` is an index with a ``WHERE``."""
 
     name: str
-    columns: list[str]
+    columns: list[str | None]
     unique: bool
+    partial: bool = False
 
 
 @dataclasses.dataclass
@@ -221,9 +223,9 @@ class Inspector:
 
     async def _pg_indexes(self, table: str) -> tuple[list[IndexInfo], list[list[str]]]:
         rows = await self._rows(
-            "SELECT i.relname AS name, ix.indisunique AS uniq, "
+            "SELECT i.relname AS name, ix.indisunique AS uniq, ix.indpred IS NOT NULL AS part, "
             "ARRAY(SELECT a.attname FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(n, o) "
-            "JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.n "
+            "LEFT JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.n "
             "ORDER BY k.o) AS cols, "
             "(SELECT k.contype::text FROM pg_constraint k WHERE k.conindid = ix.indexrelid "
             "AND k.conrelid = ix.indrelid AND k.contype IN ('p', 'u') LIMIT 1) AS con "
@@ -235,7 +237,8 @@ class Inspector:
             if r["con"] == "u":
                 uniques.append(list(r["cols"]))
             elif r["con"] is None:
-                indexes.append(IndexInfo(r["name"], list(r["cols"]), bool(r["uniq"])))
+                indexes.append(IndexInfo(r["name"], list(r["cols"]), bool(r["uniq"]),
+                                         bool(r["part"])))
         return indexes, uniques
 
     async def _pg_fks(self, table: str) -> list[ForeignKeyInfo]:
@@ -284,7 +287,8 @@ class Inspector:
             if r["origin"] == "u":
                 uniques.append(cols)
             elif r["origin"] == "c":
-                indexes.append(IndexInfo(r["name"], cols, bool(r["unique"])))
+                indexes.append(IndexInfo(r["name"], cols, bool(r["unique"]),
+                                         bool(r["partial"])))
         return indexes, uniques
 
     async def _sqlite_fks(self, table: str) -> list[ForeignKeyInfo]:
@@ -315,10 +319,25 @@ def _fk_key(fk: ForeignKeyInfo) -> tuple:
 
 
 # --- Python source for a live table
-def _class_name(table: str) -> str:
+#: the migrations' version table (asyncqlio.migrations.runner), not written for "every table"
+_VERSION_TABLE = "asyncqlio_migrations"
+
+def _class_name(table: str, taken: set[str]) -> str:
+    """A class name for ``table`` that is none of ``taken`` (the base class, the imported
+    names and the classes before it, which it would shadow)."""
     name = "".join(p[:1].upper() + p[1:] for p in re.split(r"[^0-9A-Za-z]+", table) if p)
     if not name or not name[0].isalpha():
         name = "T" + name
+    if name in taken:
+        name += "Table"
+    return _unique(name, taken)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    base, i = name, 2
+    while name in taken:
+        name, i = f"{base}_{i}", i + 1
+    taken.add(name)
     return name
 
 
@@ -326,11 +345,14 @@ def _attr_name(column: str, taken: set[str]) -> str:
     name = re.sub(r"\W", "_", column)
     if not name or name[0].isdigit() or keyword.iskeyword(name) or name.startswith("__"):
         name = "c_" + name.lstrip("_")
-    base, i = name, 2
-    while name in taken:
-        name, i = f"{base}_{i}", i + 1
-    taken.add(name)
-    return name
+    return _unique(name, taken)
+
+
+def _reserved_attrs() -> set[str]:
+    """What a Table class already has (``metadata``, ``create``...): a column attribute of
+    that name would replace it."""
+    from asyncqlio.orm.schema import table_base
+    return {a for a in dir(table_base()) if not a.startswith("__")}
 
 
 def foreign_key_source(target: str, on_delete: str | None, on_update: str | None) -> str:
@@ -445,24 +467,34 @@ def column_source(spec: ColumnSpec, names: set[str], *, attr: str | None = None)
     return f"Column{'.with_name' if attr is None else ''}({', '.join(opts)})"
 
 
-def table_source(schema: TableSchema, *, base: str = "Table") -> tuple[str, set[str]]:
+def table_source(schema: TableSchema, *, base: str = "Table",
+                 class_name: str | None = None) -> tuple[str, set[str]]:
     """The class statement for ``schema`` and the asyncqlio names it uses."""
     names: set[str] = set()
-    taken: set[str] = set()
-    lines = [f"class {_class_name(schema.name)}({base}, table_name={schema.name!r}):"]
+    taken = _reserved_attrs()
+    lines = [f"class {class_name or _class_name(schema.name, set())}"
+             f"({base}, table_name={schema.name!r}):"]
     attrs: dict[str, str] = {}
     for c in schema.columns:
         attr = attrs[c.name] = _attr_name(c.name, taken)
         source = column_source(ColumnSpec.of_live(c, schema), names, attr=attr)
+        if known_type(c.sql_type) is None:
+            source += f"  # {c.sql_type} in the database"
         lines.append(f"    {attr} = {source}")
     for index in schema.indexes:
-        if not all(col in attrs for col in index.columns):
-            continue  # an expression index cannot be written as columns
+        if index.partial or not all(col in attrs for col in index.columns):
+            lines.append(f"    # index {index.name!r} (on an expression, or partial) cannot be "
+                         "declared on columns")
+            continue
         names.add("Index")
         cols = ", ".join(attrs[col] for col in index.columns)
         unique = ", unique=True" if index.unique else ""
-        lines.append(f"    {_attr_name('ix_' + index.name, taken)} = "
-                     f"Index({cols}{unique}, name={index.name!r})")
+        attr = _attr_name(index.name if index.name.startswith("ix") else "ix_" + index.name,
+                          taken)
+        lines.append(f"    {attr} = Index({cols}{unique}, name={index.name!r})")
+    for cols in schema.unique_constraints:
+        lines.append(f"    # UNIQUE ({', '.join(cols)}) (a constraint on several columns "
+                     "cannot be declared on columns)")
     for fk in schema.foreign_keys:
         if len(fk.columns) > 1:
             lines.append(f"    # foreign key {fk.columns} -> {fk.target_table}{fk.target_columns} "
@@ -473,8 +505,11 @@ def table_source(schema: TableSchema, *, base: str = "Table") -> tuple[str, set[
 def module_source(schemas: list[TableSchema], *, base: str = "Table") -> str:
     """A module defining a ``table_base()`` and one class per table."""
     bodies, names = [], set()
+    # a class must not shadow the base or an imported name (a table "column" or "index")
+    taken = {base, "table_base", "Column", "Index", "ForeignKey"} | {
+        n for n, v in vars(_types).items() if isinstance(v, type)}
     for s in schemas:
-        body, used = table_source(s, base=base)
+        body, used = table_source(s, base=base, class_name=_class_name(s.name, taken))
         bodies.append(body)
         names |= used
     names.add("table_base")
@@ -487,7 +522,8 @@ async def generate_schema(db: Any, *tables: str) -> str:
     """Python source (a module) for the named live tables, or all of them."""
     async with db.get_ddl_session() as sess:
         inspector = Inspector(sess)
-        names = list(tables) or await inspector.table_names()
+        names = list(tables) or [t for t in await inspector.table_names()
+                                 if t != _VERSION_TABLE]
         schemas = [await inspector.get_table(t) for t in names]
     for s in schemas:
         if not s.columns:
