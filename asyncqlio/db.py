@@ -6,9 +6,11 @@ import inspect
 from typing import Any, Callable, Mapping, Sequence
 
 from asyncqlio import backends
+from asyncqlio._speedups import _row
 from asyncqlio.backends.base import Connection, Dialect, translate_params
 from asyncqlio.events import Dispatch
 from asyncqlio.exc import ArgumentError, InvalidRequestError
+from asyncqlio.orm.results import Result, row_class
 from asyncqlio.pool import Pool
 from asyncqlio.url import URL, parse_dsn
 
@@ -158,9 +160,10 @@ class DatabaseInterface:
         async with _Connected(self) as conn:
             return await _call(fn, conn, *args, **kwargs)
 
-    async def execute(self, sql: Any, params: Params = None) -> int:
-        """Run one statement (raw SQL or a query built on a session) in its own transaction;
-        the number of rows changed (-1 where not known)."""
+    async def execute(self, sql: Any, params: Params = None) -> Any:
+        """Run one statement in its own transaction. Raw SQL: the number of rows changed
+        (-1 where not known). A query built on a session: a ``Result`` with ``rowcount``
+        (see :meth:`EngineConnection.execute`)."""
         async with self.begin() as conn:
             return await conn.execute(sql, params)
 
@@ -233,9 +236,21 @@ class EngineConnection:
             raise ArgumentError("a query carries its own parameters")
         return sql.compile()
 
-    async def execute(self, sql: Any, params: Params = None) -> int:
-        """Rows changed (-1 where not known)."""
-        return await self.connection.execute(*self._sql(sql, params))
+    async def execute(self, sql: Any, params: Params = None) -> Any:
+        """Raw SQL: rows changed (-1 where not known), the original API. A query built on a
+        session: a ``Result`` as SQLAlchemy's ``conn.execute(stmt)`` gives, with
+        ``rowcount``, and the rows of a select or of ``returning()`` as ``Row`` tuples
+        (column values; no identity map below the session)."""
+        if isinstance(sql, str):
+            return await self.connection.execute(*self._sql(sql, params))
+        stmt, args = self._sql(sql, params)
+        shape = _row_shape(sql, self.db.dialect.name)
+        if shape is None:
+            return Result([], [], await self.connection.execute(stmt, args),
+                          returns_rows=False)
+        keys, make = shape
+        records = await self.connection.fetch(stmt, args)
+        return Result(make(records), keys)
 
     async def fetch(self, sql: Any, params: Params = None) -> list[dict[str, Any]]:
         """Every row, as mappings."""
@@ -248,6 +263,36 @@ class EngineConnection:
     async def scalar(self, sql: Any, params: Params = None) -> Any:
         rows = await self.connection.fetch(*self._sql(sql, params))
         return rows[0][0] if rows else None
+
+
+def _row_shape(query: Any, dialect: str) -> tuple[list[str], Callable[[list], list]] | None:
+    """The keys of a query's rows and how records become them; None for a statement that
+    returns no rows (an insert, or an update or delete without ``returning()``)."""
+    from asyncqlio.orm.query import SelectQuery, _BulkQuery, _entity_key
+    if isinstance(query, SelectQuery):
+        if query.entities is not None:
+            return [_entity_key(e, i) for i, e in enumerate(query.entities)], query._tuples
+        return _table_rows(query.table, dialect)
+    if isinstance(query, _BulkQuery) and query._returning is not None:
+        if query._returning == ():
+            return _table_rows(query._target(), dialect)
+        entities = SelectQuery(query.session).columns(*query._returning)
+        return [c.attr_name for c in query._returning], entities._tuples
+    return None
+
+
+def _table_rows(table: type, dialect: str) -> tuple[list[str], Callable[[list], list]]:
+    """Whole rows of a table as Row tuples keyed by attribute name, values loaded."""
+    info = table.__table__
+    keys = [c.attr_name for c in info.columns]
+    cls = row_class(tuple(keys))
+    n = len(keys)
+    loaders = info.loaders_for(dialect)
+
+    def make(records: list) -> list:
+        return [cls(_row.load_values(r[:n], loaders)) for r in records]
+
+    return keys, make
 
 
 class _Connected:

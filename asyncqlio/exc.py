@@ -49,6 +49,11 @@ class SessionClosedError(InvalidRequestError):
     """The session (or result) was closed or never started."""
 
 
+class ResourceClosedError(InvalidRequestError):
+    """A result was read after it was closed, or it never had rows (the result of an
+    UPDATE, DELETE or INSERT without ``returning()``), as in SQLAlchemy."""
+
+
 class NotLoadedError(InvalidRequestError):
     """A relationship was read before it was loaded (asyncqlio never loads on access)."""
 

@@ -13,7 +13,7 @@ import pytest
 
 from asyncqlio import Column, DatabaseInterface, EngineConnection, Integer, String, table_base
 from asyncqlio.exc import (ArgumentError, IntegrityError, InvalidRequestError,
-                           OperationalError)
+                           OperationalError, ResourceClosedError)
 
 Table = table_base()
 
@@ -83,9 +83,25 @@ async def test_engine_shortcuts(db):
     assert await db.scalar("SELECT body FROM notes") == "x"
     assert await db.scalar("SELECT body FROM notes WHERE body = {b}", {"b": "none"}) is None
     assert await db.fetch("SELECT body FROM notes") == {"body": "x"}
-    sess = db.get_session()  # a query built on a session runs on the engine as compiled
-    assert await db.execute(sess.delete(Note).where(Note.body == "x")) == 1
+    sess = db.get_session()  # a query built on a session runs on the engine as compiled,
+    # giving a Result as SQLAlchemy's conn.execute(stmt) does
+    result = await db.execute(sess.delete(Note).where(Note.body == "x"))
+    assert result.rowcount == 1 and not result.returns_rows
+    with pytest.raises(ResourceClosedError):
+        result.all()
     assert await bodies(db) == []
+    await db.execute("INSERT INTO notes (body) VALUES ('y'), ('z')")
+    result = await db.execute(sess.select(Note.id, Note.body).order_by(Note.body))
+    assert result.keys() == ["id", "body"] and [r.body for r in result] == ["y", "z"]
+    rows = (await db.execute(sess.select(Note).where(Note.body == "y"))).mappings().all()
+    assert [r["body"] for r in rows] == ["y"] and set(rows[0]) == {"id", "body"}
+    result = await db.execute(sess.update(Note).set(Note.body, "w").where(Note.body == "z")
+                              .returning(Note.body))
+    assert result.rowcount == 1 and result.scalars().all() == ["w"]
+    assert len(sess.identity_map) == 0  # the engine has no identity map to fill
+    result = await db.execute(sess.insert.rows(Note(body="v"), Note(body="u")))
+    assert result.rowcount == 2 and not result.returns_rows
+    assert await bodies(db) == ["y", "w", "v", "u"]
 
 
 async def test_has_table_and_table_names(db):

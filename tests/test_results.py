@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from asyncqlio import Column, Integer, String, func, table_base
-from asyncqlio.exc import InvalidRequestError, MultipleResultsFound, NoResultFound
+from asyncqlio.exc import (InvalidRequestError, MultipleResultsFound, NoResultFound,
+                           ResourceClosedError)
 
 Table = table_base()
 
@@ -112,3 +113,30 @@ async def test_stream(db):
             await result.fetchone()
         result = await sess.stream(sess.select(Item.kind).where(Item.id == 2))
         assert result.keys() == ["kind"] and await result.mappings().all() == [{"kind": "even"}]
+
+
+async def test_rowcount_and_results_without_rows(db):
+    async with db.get_session() as sess:
+        result = await sess.execute(sess.select(Item).where(Item.id <= 3))
+        assert result.rowcount == 3 and result.returns_rows  # a select: the rows buffered
+        result.close()
+        with pytest.raises(ResourceClosedError, match="closed"):
+            result.fetchone()
+        result = await sess.execute(sess.update(Item).set(Item.kind, "x").where(Item.id > 2490))
+        assert result.rowcount == 10 and result.keys() == [] and result.closed
+        with pytest.raises(ResourceClosedError, match="does not return rows"):
+            result.scalars().all()
+        with pytest.raises(ResourceClosedError):
+            list(result)
+        with pytest.raises(ResourceClosedError):
+            result.freeze()
+        assert issubclass(ResourceClosedError, InvalidRequestError)
+        result = await sess.execute(sess.update(Item).set(Item.kind, "y").where(Item.id > 2495)
+                                    .returning(Item.id, Item.kind))
+        assert result.rowcount == 5
+        assert sorted(result.mappings().all(), key=lambda m: m["id"])[0] == {"id": 2496, "kind": "y"}
+        result = await sess.execute(sess.delete(Item).where(Item.kind == "x").returning(Item.id))
+        assert sorted(result.scalars().all()) == list(range(2491, 2496))
+        # raw SQL keeps the original API: the number of rows
+        assert await sess.execute("DELETE FROM items WHERE kind = {k}", {"k": "y"}) == 5
+        assert await sess.select(Item).count() == 2490

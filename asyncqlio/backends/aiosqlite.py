@@ -19,7 +19,8 @@ from asyncqlio import exc
 from asyncqlio.backends.base import Connection, Dialect
 from asyncqlio.url import URL
 
-DIALECT = Dialect("sqlite", numeric=False, max_params=32766)
+DIALECT = Dialect("sqlite", numeric=False, max_params=32766,
+                  update_from=sqlite3.sqlite_version_info >= (3, 33))
 
 # raw-SQL values sqlite3 cannot bind (or binds with deprecated adapters), as the ORM stores them
 _ADAPT = {
@@ -79,10 +80,17 @@ class AiosqliteConnection(Connection):
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         params = _adapt(params)
-        cur = await self._guard(self.raw.execute(sql, params), sql, params)
-        count = cur.rowcount
-        await cur.close()
-        return count
+        return await self._guard(self._counted(sql, params), sql, params)
+
+    async def _counted(self, sql: str, params: Sequence[Any]) -> int:
+        """Run a statement for its row count (one statement to the listeners)."""
+        cur = await self.raw.execute(sql, params)
+        try:
+            if cur.description is not None:  # RETURNING: counted once its rows are read
+                await cur.fetchall()
+            return cur.rowcount
+        finally:
+            await cur.close()
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         cur = await self._guard(self.raw.executemany(sql, rows), sql, ())
@@ -104,7 +112,8 @@ class AiosqliteConnection(Connection):
             await cur.close()
         return [dict(zip(names, r)) for r in rows]
 
-    async def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100) -> AsyncIterator[list[dict[str, Any]]]:
+    async def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100,
+                     mappings: bool = True) -> AsyncIterator[list[Any]]:
         params = _adapt(params)
         cur = await self._guard(self.raw.execute(sql, params), sql, params)
         try:
@@ -113,7 +122,7 @@ class AiosqliteConnection(Connection):
                 rows = await self._guard(cur.fetchmany(chunk), sql, params)
                 if not rows:
                     return
-                yield [dict(zip(names, r)) for r in rows]
+                yield [dict(zip(names, r)) for r in rows] if mappings else rows
         finally:
             await cur.close()
 

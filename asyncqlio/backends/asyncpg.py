@@ -90,13 +90,14 @@ class AsyncpgConnection(Connection):
     async def fetch_mappings(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return [dict(r) for r in await self.fetch(sql, params)]
 
-    async def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100) -> AsyncIterator[list[dict[str, Any]]]:
+    async def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100,
+                     mappings: bool = True) -> AsyncIterator[list[Any]]:
         cur = await self._guard(self.raw.cursor(sql, *params), sql, params)
         while True:
             rows = await self._guard(cur.fetch(chunk), sql, params)
             if not rows:
                 return
-            yield [dict(r) for r in rows]
+            yield [dict(r) for r in rows] if mappings else rows
 
     async def ping(self) -> None:
         await self.raw.execute("SELECT 1", timeout=5)

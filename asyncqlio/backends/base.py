@@ -24,6 +24,8 @@ class Dialect:
     max_params: int
     #: bulk loads can use COPY
     copy: bool = False
+    #: ``UPDATE ... FROM`` another row source (SQLite from 3.33)
+    update_from: bool = True
 
     def placeholder(self, n: int) -> str:
         return f"${n}" if self.numeric else "?"
@@ -134,8 +136,11 @@ class Connection:
     async def fetch_mappings(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100) -> AsyncIterator[list[dict[str, Any]]]:
-        """Chunks of rows as mappings, read as they are needed (inside a transaction)."""
+    def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100,
+               mappings: bool = True) -> AsyncIterator[list[Any]]:
+        """Chunks of rows as mappings, read as they are needed (inside a transaction); with
+        ``mappings`` false the driver's records, read by position (columns of one name
+        stay apart)."""
         raise NotImplementedError
 
     async def begin(self, sql: str = "BEGIN") -> None:

@@ -683,11 +683,32 @@ class InsertQuery:
         cls = row_class(tuple(c.attr_name for c in self._returning))
         return [cls([getattr(r, c.attr_name) for c in self._returning]) for r in inserted]
 
+    async def _result(self) -> Any:
+        """What ``sess.execute(query)`` gives: a Result whose ``rowcount`` is the rows
+        inserted, holding them when ``returning()`` was used."""
+        if self._returning is None:
+            rows = await self.run()
+            count = sum(1 for r in rows if r._state == _row.PERSISTENT)
+            return _cursor_result(None, None, count, None)
+        rows = await self._run_returning()
+        first = self._returning[0]
+        if isinstance(first, type):
+            return _cursor_result(first, (), len(rows), rows)
+        return _cursor_result(first.table, self._returning, len(rows), rows)
+
     def __await__(self) -> Generator[Any, None, list[Any]]:
         return self.run().__await__()
 
 
 class _BulkQuery:
+    """What ``sess.update(T)`` and ``sess.delete(T)`` share. Running one keeps the session's
+    objects of ``T`` in step with the database (SQLAlchemy's ``synchronize_session="fetch"``):
+    when the identity map holds objects of ``T`` the statement returns the keys (and the set
+    columns) of the rows it touched, so the session updates or deletes exactly those."""
+
+    #: a DELETE marks the session's objects deleted; an UPDATE loads the set columns
+    _deletes = False
+
     def __init__(self, session: "Session") -> None:
         self.session = session
         self.table_: type | None = None
@@ -706,9 +727,9 @@ class _BulkQuery:
         return self
 
     def returning(self, *entities: Any) -> Any:
-        """``RETURNING``: awaiting gives the changed rows instead of their number: rows of
-        the table for ``returning(Table)``, :class:`Row` tuples for ``returning(cols...)``.
-        (PostgreSQL, and SQLite from 3.35.)"""
+        """``RETURNING``: awaiting gives the changed rows instead of their number: the
+        session's objects for ``returning(Table)``, :class:`Row` tuples for
+        ``returning(cols...)``. (PostgreSQL, and SQLite from 3.35.)"""
         table = self._target()
         if not entities:
             raise ArgumentError("returning() needs the table or some of its columns")
@@ -721,9 +742,7 @@ class _BulkQuery:
     def _returning_sql(self) -> str | None:
         if self._returning is None:
             return None
-        if not self._returning:
-            return self._target().__table__.returning_sql
-        return ", ".join(_compile.quote(c.name) for c in self._returning)
+        return _returning_list(self._fetched(False))
 
     def _target(self) -> type:
         if self.table_ is None:
@@ -734,27 +753,104 @@ class _BulkQuery:
         d = self.session.dialect
         return _compile.Compiler(d.name, d.numeric)
 
+    def compile(self) -> tuple[str, list]:
+        """The statement as built (the RETURNING a run adds to keep the session's objects
+        in step depends on what the session holds then)."""
+        return self._compile(self._returning_sql())
+
+    def _compile(self, returning_sql: str | None) -> tuple[str, list]:
+        raise NotImplementedError
+
+    def _synced(self) -> list[Column]:
+        """The columns an UPDATE sets (returned, so the session's objects take them)."""
+        return []
+
+    def _fetched(self, sync: bool) -> list[Column]:
+        """The columns RETURNING lists: what ``returning()`` asked for (every column for
+        ``returning(Table)``), and with ``sync`` the key and set columns too."""
+        table = self._target()
+        if self._returning == ():
+            return list(table.__table__.columns)
+        out = list(self._returning or ())
+        if sync:
+            for c in (*table.__table__.primary_key, *self._synced()):
+                if not _holds(out, c):
+                    out.append(c)
+        return out
+
     def __await__(self) -> Generator[Any, None, Any]:
         return self.run().__await__()
 
     async def run(self) -> Any:
-        sql, params = self.compile()
-        if self._returning is None:
-            return await self.session._execute(sql, params)
-        records = await self.session._fetch(sql, params)
+        """The number of rows changed; with ``returning()``, the rows it gives."""
+        count, rows = await self._run()
+        return count if rows is None else rows
+
+    async def _run(self) -> tuple[int, list | None]:
+        """Autoflush, run, and bring the session's objects in step: ``(rows matched, the
+        objects or Rows asked for by returning(), or None)``."""
+        sess = self.session
+        await sess._autoflush()
         table = self._target()
-        dialect = self.session.dialect.name
-        if not self._returning:
-            return _row.hydrate(table, records, table.__table__.loaders_for(dialect),
-                                self.session)
-        q = SelectQuery(self.session)
+        info = table.__table__
+        sync = bool(info.pk_indexes) and sess.identity_map.holds(table)
+        if self._returning is None and not sync:
+            sql, params = self.compile()
+            return await sess._execute(sql, params), None
+        rekeyed = await self._old_keys() if sync else None
+        fetched = self._fetched(sync)
+        sql, params = self._compile(_returning_list(fetched))
+        records = await sess._fetch(sql, params)
+        if rekeyed:  # first, so no object is found by a key another row moved to
+            sess._bulk_rekeyed(table, rekeyed)
+        objects = sess._bulk_sync(table, fetched, records, self._refreshed(), self._deletes,
+                                  sync, self._returning == ())
+        if self._returning is None:
+            return len(records), None
+        if objects is not None:
+            return len(records), objects
+        n = len(self._returning)
+        if len(fetched) > n:
+            records = [r[:n] for r in records]
+        q = SelectQuery(sess)
         q.entities = list(self._returning)
-        return q._tuples(records)
+        return len(records), q._tuples(records)
+
+    def _refreshed(self) -> list[Column]:
+        """The columns whose returned values the session's objects take."""
+        return self._synced()
+
+    async def _old_keys(self) -> list | None:
+        """Before an UPDATE of a primary key column: the keys of the rows it will change
+        (their objects cannot be found by the new keys RETURNING gives)."""
+        return None
+
+    async def _result(self) -> Any:
+        """What ``sess.execute(query)`` gives: a :class:`Result` with ``rowcount``, and the
+        returned rows when ``returning()`` was used."""
+        count, rows = await self._run()
+        return _cursor_result(self._target(), self._returning, count, rows)
+
+
+def _returning_list(columns: list[Column]) -> str:
+    return ", ".join(_compile.quote(c.name) for c in columns)
+
+
+def _cursor_result(table: type | None, returning: tuple | None, count: int, rows: list | None) -> Any:
+    """A Result like SQLAlchemy's CursorResult: no rows without ``returning()``; one-element
+    rows of objects keyed by the class name for ``returning(Table)``; else Rows."""
+    from asyncqlio.orm.results import Result
+    if returning is None:
+        return Result([], [], count, returns_rows=False)
+    if returning == ():
+        cls = row_class((table.__name__,))
+        return Result([cls((obj,)) for obj in rows], [table.__name__], count)
+    return Result(rows, [c.attr_name for c in returning], count)
 
 
 class BulkUpdateQuery(_BulkQuery):
     """``await sess.update(User).set(User.score, User.score + 1).where(User.id > 10)``
-    -> number of rows updated."""
+    -> number of rows updated; the session's objects of those rows take the new values."""
 
     def __init__(self, session: "Session") -> None:
         super().__init__(session)
@@ -764,23 +860,47 @@ class BulkUpdateQuery(_BulkQuery):
         self.assignments.append((_column_of(self._target(), column), value))
         return self
 
-    def compile(self) -> tuple[str, list]:
+    def _synced(self) -> list[Column]:
+        out: list[Column] = []
+        for column, _ in self.assignments:
+            if not _holds(out, column):
+                out.append(column)
+        return out
+
+    def _refreshed(self) -> list[Column]:
+        if self._returning == ():
+            return list(self._target().__table__.columns)
+        return self._synced()
+
+    async def _old_keys(self) -> list | None:
+        info = self._target().__table__
+        if not any(_holds(info.primary_key, c) for c, _ in self.assignments):
+            return None
+        q = SelectQuery(self.session).columns(*info.primary_key).where(*self.conditions)
+        return [tuple(r) for r in await q._rows()]
+
+    def _compile(self, returning_sql: str | None) -> tuple[str, list]:
         table = self._target()
         if not self.assignments:
             raise InvalidRequestError("update() needs at least one set(column, value)")
         return _compile.compile_update(self._compiler(), table.__table__.quoted,
                                        self.assignments, _conjunction(self.conditions),
-                                       self._returning_sql())
+                                       returning_sql)
 
 
 class BulkDeleteQuery(_BulkQuery):
-    """``await sess.delete(User).where(User.id == 1)`` -> number of rows deleted."""
+    """``await sess.delete(User).where(User.id == 1)`` -> number of rows deleted; the
+    session's objects of those rows are marked deleted."""
 
-    def compile(self) -> tuple[str, list]:
+    _deletes = True
+
+    def _refreshed(self) -> list[Column]:
+        return list(self._target().__table__.columns) if self._returning == () else []
+
+    def _compile(self, returning_sql: str | None) -> tuple[str, list]:
         table = self._target()
         sql, params = _compile.compile_delete(self._compiler(), table.__table__.quoted,
                                               _conjunction(self.conditions))
-        returning = self._returning_sql()
-        if returning is not None:
-            sql += " RETURNING " + returning
+        if returning_sql is not None:
+            sql += " RETURNING " + returning_sql
         return sql, params

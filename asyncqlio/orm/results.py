@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Generic, TypeVar
 
-from asyncqlio.exc import InvalidRequestError, MultipleResultsFound, NoResultFound
+from asyncqlio.exc import MultipleResultsFound, NoResultFound, ResourceClosedError
 
 T = TypeVar("T")
 
@@ -169,7 +169,7 @@ class _Rows:
 
     def _check(self) -> None:
         if self._closed:
-            raise InvalidRequestError("this result is closed")
+            raise ResourceClosedError("this result is closed")
 
     def _out(self, rows: list) -> list:
         shape = self._shape
@@ -219,12 +219,31 @@ def _columns_of(rows: list, keys: list[str], columns: tuple) -> tuple[list, list
 
 
 class Result(_Rows):
-    """A buffered result (SQLAlchemy's Result): ``await sess.execute(query)``."""
+    """A buffered result (SQLAlchemy's Result and CursorResult): ``await sess.execute(query)``.
 
-    def __init__(self, rows: list, keys: list[str]) -> None:
+    ``rowcount`` is the number of rows the statement matched (UPDATE, DELETE), inserted
+    (INSERT) or returned (a select: the rows buffered). A statement without RETURNING gives
+    a result with no rows (``returns_rows`` false): reading rows from it raises
+    :class:`~asyncqlio.exc.ResourceClosedError`, as SQLAlchemy's does."""
+
+    def __init__(self, rows: list, keys: list[str], rowcount: int | None = None,
+                 returns_rows: bool = True) -> None:
         super().__init__(keys)
         self._rows = rows
         self._pos = 0
+        self.rowcount: int = len(rows) if rowcount is None else rowcount
+        self.returns_rows = returns_rows
+
+    def _check(self) -> None:
+        if not self.returns_rows:
+            raise ResourceClosedError(
+                "this result object does not return rows (a statement without returning())")
+        super()._check()
+
+    @property
+    def closed(self) -> bool:
+        """A result without rows is closed from the start, as in SQLAlchemy."""
+        return self._closed or not self.returns_rows
 
     def _take(self, n: int | None) -> list:
         self._check()
@@ -299,6 +318,7 @@ class Result(_Rows):
 
     def freeze(self) -> "FrozenResult":
         """The rest of the rows, kept: calling the frozen result gives a new Result."""
+        self._check()
         return FrozenResult(self._rows[self._pos:], self._keys)
 
     def close(self) -> None:
