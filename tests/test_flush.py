@@ -1,12 +1,14 @@
 """Batched writes at flush: many new rows in one statement, dirty rows grouped by their
 changed columns; the database holds exactly what the objects say."""
 import datetime
+import decimal
 import logging
+import uuid
 
 import pytest
 
-from asyncqlio import (Boolean, Column, DatabaseInterface, Integer, Numeric, String,
-                      Text, Timestamp, exc, table_base)
+from asyncqlio import (UUID, Boolean, Column, DatabaseInterface, Integer, Numeric, String,
+                       Text, Timestamp, exc, table_base)
 
 Table = table_base()
 
@@ -200,3 +202,32 @@ async def test_generated_keys_for_a_large_batch_then_single_inserts(ready):
     for r in rows:
         assert (stored[r.id].name, stored[r.id].stock, stored[r.id].note) == (r.name, r.stock, r.note)
     assert stored[after.id].name == "after"
+
+
+class Reading(Table, table_name="readings"):
+    """Keys whose stored form differs from the Python value on SQLite (text)."""
+    sensor = Column(UUID, primary_key=True)
+    at = Column(Timestamp, primary_key=True)
+    value = Column(Numeric(10, 2))
+
+
+async def test_batched_updates_find_rows_by_converted_keys(ready):
+    await Reading.create()
+    start = datetime.datetime(2024, 1, 1, 8, 0, 0, 250000)
+    sensors = [uuid.uuid4() for _ in range(3)]
+    async with ready.get_session() as sess:
+        for s in sensors:
+            for n in range(40):
+                sess.add(Reading(sensor=s, at=start + datetime.timedelta(minutes=n),
+                                 value=decimal.Decimal(n)))
+    async with ready.get_session() as sess:
+        rows = await sess.select(Reading)
+        for r in rows:
+            r.value += 1
+        moved = rows[0]
+        moved.at = start - datetime.timedelta(days=1)  # a key change: found by its old key
+    async with ready.get_session() as sess:
+        stored = {(r.sensor, r.at): r.value for r in await sess.select(Reading)}
+    assert len(stored) == 120
+    assert stored[(moved.sensor, moved.at)] == moved.value
+    assert sorted(stored.values()) == sorted([decimal.Decimal(n + 1) for n in range(40)] * 3)

@@ -4,11 +4,13 @@ against what another session sees."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
 from asyncqlio import Column, Integer, String, Text, table_base
 from asyncqlio._speedups import _row
+from asyncqlio.orm.unit_of_work import IdentityMap
 from asyncqlio.exc import (ExpiredAttributeError, IntegrityError, InvalidRequestError,
                            NoResultFound)
 
@@ -299,3 +301,60 @@ async def test_bulk_save_objects(db):
         await sess.bulk_save_objects([a, Account(id=20, name="x"), Account(id=21, name="y")])
     rows = await stored(db)
     assert rows[1] == ("a1", 5) and rows[20] == ("x", 0) and rows[21] == ("y", 0)
+
+
+# --- the identity map holds its objects weakly
+
+async def test_objects_nobody_uses_leave_the_identity_map(db):
+    async with db.get_session() as sess:
+        rows = await sess.select(Account)
+        assert len(sess.identity_map) == 3
+        del rows
+        gc.collect()
+        assert len(sess.identity_map) == 0 and sess.identity_map.rows() == []
+        again = await sess.get(Account, 1)  # loaded anew, with the stored values
+        assert (again.name, again.balance) == ("a1", 10)
+        assert sess.identity_map[(Account, (1,))] is again
+
+
+async def test_changed_deleted_and_new_rows_are_kept_until_written(db):
+    async with db.get_session(autoflush=False) as sess:
+        (await sess.get(Account, 1)).balance = 11   # nobody keeps these three objects
+        sess.delete(await sess.get(Account, 2))
+        sess.add(Account(id=4, name="a4", balance=40))
+        gc.collect()
+        assert [r.id for r in sess.dirty] == [1] and [r.id for r in sess.deleted] == [2]
+        assert [r.id for r in sess.new] == [4]
+    assert await stored(db) == {1: ("a1", 11), 3: ("a3", 30), 4: ("a4", 40)}
+
+
+async def test_a_rollback_restores_objects_the_user_still_holds(db):
+    sess = db.get_session()
+    async with sess.begin():
+        kept = await sess.get(Account, 1)
+        await sess.get(Account, 2)  # dropped at once
+    gc.collect()
+    with pytest.raises(KeyError):
+        async with sess.begin():
+            kept.balance = 99
+            (await sess.get(Account, 2)).balance = 98
+            await sess.flush()
+            raise KeyError
+    assert kept.balance == 10 and kept in sess
+    assert (await sess.get(Account, 2)).balance == 20
+    await sess.close()
+    assert await stored(db) == {1: ("a1", 10), 2: ("a2", 20), 3: ("a3", 30)}
+
+
+async def test_streaming_many_objects_keeps_the_identity_map_small(db):
+    async with db.get_session() as sess:
+        await sess.insert.rows(*(Account(id=i, name=f"s{i}") for i in range(10, 6010)))
+    async with db.get_session() as sess:
+        seen = largest = 0
+        result = await sess.stream(sess.select(Account))
+        async for (row,) in result:
+            seen += 1
+            largest = max(largest, len(sess.identity_map.by_class[Account]))
+        assert seen == 6003
+        # entries of dropped objects are swept out as the map grows, not kept for all 6,003
+        assert largest <= 2 * IdentityMap.SWEEP_FLOOR + 1000

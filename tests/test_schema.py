@@ -10,6 +10,7 @@ import pytest
 
 from asyncqlio import (JSON, UUID, BigInt, Boolean, Column, ForeignKey, Index, Integer, Real,
                        Serial, String, Text, Timestamp, exc, table_base)
+from asyncqlio._speedups import _row
 
 Table = table_base()
 
@@ -556,10 +557,12 @@ def test_row_api():
     t = Thing(name="a", note=None)
     assert t.to_dict() == {"id": None, "name": "a", "note": None}
     assert repr(t) == "<Thing id=None name='a' note=None>"
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="Thing.__init__"):
         Thing(nmae="typo")
     with pytest.raises(TypeError):
         Thing(name=5)
+    with pytest.raises(TypeError):
+        Thing("a")  # columns are keywords only
 
     # equality by primary key; rows without one are only equal to themselves
     assert Thing(name="a") != Thing(name="a")
@@ -581,6 +584,29 @@ def test_row_api():
     assert [c.name for c in Hostile.iter_columns()][0] == WEIRD
     assert Thing.primary_key == (Thing.id,)
     assert Thing.id.table is Thing and Thing.id.table_name == "things"
+
+
+def test_model_constructors():
+    Other = table_base()
+
+    class Custom(Other, table_name="custom_init"):
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+        def __init__(self, name):
+            super().__init__(name=name.upper())
+
+    class Child(Custom, table_name="custom_child"):
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        extra = Column(Integer, default=7)
+
+    c = Custom("ab")
+    assert (c.id, c.name) == (None, "AB")
+    with pytest.raises(TypeError, match="has no column 'nope'"):
+        _row.RowBase.__init__(c, nope=1)  # the keyword path, for super().__init__(**values)
+    child = Child("cd")  # its own columns, the parent's __init__ kept
+    assert (child.name, child.extra) == ("CD", 7)
 
 
 async def test_loaded_rows_equal_by_key(db):

@@ -12,7 +12,15 @@ try:
 except ModuleNotFoundError:  # running uncompiled without Cython installed
     from asyncqlio._speedups import _cython_shim as cython
 
-from asyncqlio.exc import ExpiredAttributeError
+from asyncqlio.exc import ArgumentError, ExpiredAttributeError
+
+if cython.compiled:  # the identity map's weak references, made without a Python-level call
+    from cython.cimports.cpython.weakref import PyWeakref_NewRef
+else:
+    from weakref import ref as _weakref
+
+    def PyWeakref_NewRef(obj, callback):
+        return _weakref(obj, callback)
 
 
 class _Sentinel:
@@ -36,12 +44,17 @@ NO_VALUE = _Sentinel("NO_VALUE")
 #: a query loads it again (no hidden I/O)
 EXPIRED = _Sentinel("EXPIRED")
 
-# instance states (see asyncqlio.orm.inspection)
-TRANSIENT = 0
-PENDING = 1
-PERSISTENT = 2
-DELETED = 3
-DETACHED = 4
+# instance states (see asyncqlio.orm.inspection), as C constants for the loops here
+_TRANSIENT = cython.declare(cython.int, 0)
+_PENDING = cython.declare(cython.int, 1)
+_PERSISTENT = cython.declare(cython.int, 2)
+_DELETED = cython.declare(cython.int, 3)
+_DETACHED = cython.declare(cython.int, 4)
+TRANSIENT = _TRANSIENT
+PENDING = _PENDING
+PERSISTENT = _PERSISTENT
+DELETED = _DELETED
+DETACHED = _DETACHED
 
 
 def _is_compiled() -> bool:
@@ -64,8 +77,10 @@ class RowBase:
     _expired = cython.declare(cython.bint, visibility="public")
 
     def __init__(self, **values):
+        # a model class gets a keyword-only __init__ of its own (schema.constructor); this
+        # one serves subclasses that define __init__ and call super().__init__(**values)
         info = type(self).__table__
-        init_row(self, len(info.columns), info.defaults, info.attrs, values)
+        init_row(self, info.init_plan, info.attrs, values)
 
 
 @cython.cclass
@@ -119,10 +134,11 @@ class ColumnAttr:
             row._values = values
         history = row._history
         if history is None:
-            row._history = {self.index: values[self.index]}
-            if row._session is not None:
-                # the session flushes rows it tracks that have history: no add() needed
-                row._session._dirty[id(obj)] = obj
+            if row._state >= _PERSISTENT:  # a new row's history only names given columns
+                row._history = {self.index: values[self.index]}
+                if row._session is not None:
+                    # the session flushes rows it tracks that have history: no add() needed
+                    row._session._dirty[id(obj)] = obj
         elif self.index not in history:
             history[self.index] = values[self.index]
         values[self.index] = value
@@ -176,32 +192,62 @@ def _checked(attr: ColumnAttr, value) -> object:
     return attr.on_set(value)
 
 
-@cython.ccall
-def init_row(obj, ncolumns: cython.Py_ssize_t, defaults: tuple, attrs: dict, kwargs: dict):
-    """A new (transient) row from constructor keywords; ``defaults`` is
-    ``((attribute name, ColumnAttr, value, is_callable), ...)``, used for the columns not given.
+@cython.cclass
+class InitPlan:
+    """What a constructor needs per column, in column order: its descriptor, and its default
+    as ``(value, is_callable)`` or None."""
 
-    Every given column is recorded in the history (old value: the default or NO_VALUE), so a
-    merge knows which columns the user set."""
+    attrs = cython.declare(tuple, visibility="public")
+    defaults = cython.declare(tuple, visibility="public")
+
+    def __init__(self, attrs: tuple, defaults: tuple):
+        self.attrs = attrs
+        self.defaults = defaults
+
+
+@cython.ccall
+def init_given(obj, plan: InitPlan, given: tuple):
+    """A new (transient) row from the constructor's values in column order (NO_VALUE where
+    not given; the default then applies).
+
+    A merge writes only the columns the user set, so where a default filled a column the
+    given ones are recorded in the history (old value NO_VALUE); otherwise the history stays
+    None, which for a transient row means every column holding a value was given."""
     row: RowBase = cython.cast(RowBase, obj)
+    values: list = list(given)
+    i: cython.Py_ssize_t
+    n: cython.Py_ssize_t = len(values)
+    defaulted: cython.bint = False
+    for i in range(n):
+        v = values[i]
+        if v is NO_VALUE:
+            default = plan.defaults[i]
+            if default is not None:
+                value, is_callable = default
+                values[i] = _checked(plan.attrs[i], value() if is_callable else value)
+                defaulted = True
+        elif v is not None:
+            values[i] = _checked(plan.attrs[i], v)
+    row._values = values
+    row._history = None
+    if defaulted:
+        row._history = {i: NO_VALUE for i in range(n) if given[i] is not NO_VALUE}
+    row._state = _TRANSIENT
+    row._unconverted = 0
+
+
+@cython.ccall
+def init_row(obj, plan: InitPlan, attrs: dict, kwargs: dict):
+    """:func:`init_given` from constructor keywords."""
     attr: ColumnAttr
-    values: list = [NO_VALUE] * ncolumns
-    for name, default_attr, value, is_callable in defaults:
-        if name not in kwargs:
-            attr = default_attr
-            values[attr.index] = _checked(attr, value() if is_callable else value)
-    history: dict = {}
+    given: list = [NO_VALUE] * len(plan.attrs)
     for key, value in kwargs.items():
         found = attrs.get(key)
         if found is None:
             raise TypeError(f"{type(obj).__name__} has no column {key!r}")
         attr = found
-        history[attr.index] = values[attr.index]
-        values[attr.index] = _checked(attr, value)
-    row._values = values
-    row._history = history if history else None
-    row._state = TRANSIENT
-    row._unconverted = 0
+        given[attr.index] = value
+    init_given(obj, plan, tuple(given))
 
 
 @cython.ccall
@@ -255,7 +301,7 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
         row._values = load_values(record, loaders) if eager else record
         row._unconverted = mask
         row._loaders = per_column
-        row._state = PERSISTENT
+        row._state = _PERSISTENT
         row._session = session
         out.append(row)
     return out
@@ -264,8 +310,8 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
 @cython.ccall
 def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dict,
                      pk_indexes: tuple) -> list:
-    """:func:`hydrate` through the session's identity map of ``cls``, keyed by the primary
-    key value (a tuple for a compound key; a plain value otherwise, which spares building
+    """:func:`hydrate` through the session's identity map of ``cls`` (key -> weak reference),
+    keyed by the primary key value (a tuple for a compound key; a plain value otherwise, which spares building
     and hashing two tuples per row): a row already in the map is returned as it is (its
     unflushed changes kept), or, if it was expired, with its values loaded again; new rows
     are added to the map."""
@@ -288,18 +334,20 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
             key = _key_of(record, pk_indexes, pk_fns)
         found = identity_map.get(key)
         if found is not None:
-            row = cython.cast(RowBase, found)
-            if row._expired:
-                _reload_expired(row, load_values(record, loaders))
-            out.append(found)
-            continue
+            found = found()
+            if found is not None:
+                row = cython.cast(RowBase, found)
+                if row._expired:
+                    _reload_expired(row, load_values(record, loaders))
+                out.append(found)
+                continue
         row = cls.__new__(cls)
         row._values = load_values(record, loaders) if eager else record
         row._unconverted = mask
         row._loaders = per_column
-        row._state = PERSISTENT
+        row._state = _PERSISTENT
         row._session = session
-        identity_map[key] = row
+        identity_map[key] = PyWeakref_NewRef(row, None)
         out.append(row)
     return out
 
@@ -410,7 +458,7 @@ def rewind(entries, session):
     for obj, history in entries:
         row = cython.cast(RowBase, obj)
         row._history = history
-        row._state = PERSISTENT
+        row._state = _PERSISTENT
         row._session = session
 
 
@@ -429,7 +477,7 @@ def revert(entries, session):
             _take_back(row, row._history)
         _take_back(row, history)
         row._history = None
-        row._state = PERSISTENT
+        row._state = _PERSISTENT
         row._session = session
 
 
@@ -505,7 +553,7 @@ def load_into(obj, record, loaders: tuple, session):
     row._unconverted = 0
     row._expired = False
     row._history = None
-    row._state = PERSISTENT
+    row._state = _PERSISTENT
     row._session = session
 
 
@@ -568,35 +616,60 @@ def group_by_changes(rows) -> list:
     return [(key[0], key[1], group) for key, group in groups.items()]
 
 
+@cython.cfunc
+def _write_into(out: list, obj, indexes: tuple, procs: tuple, key_indexes: tuple) -> cython.int:
+    """Append the row's values at ``indexes``, converted by ``procs`` (a processor or None
+    per index); then its stored key at ``key_indexes`` (the old value where the key was
+    changed), converted by the procs that follow."""
+    row: RowBase = cython.cast(RowBase, obj)
+    j: cython.Py_ssize_t
+    n: cython.Py_ssize_t = len(indexes)
+    materialize(row)
+    values = row._values
+    history = row._history
+    for j in range(n + len(key_indexes)):
+        if j < n:
+            v = values[indexes[j]]
+        else:
+            i = key_indexes[j - n]
+            v = history[i] if history is not None and i in history else values[i]
+        if v is NO_VALUE:
+            v = None
+        proc = procs[j]
+        if proc is not None and v is not None:
+            v = proc(v)
+        out.append(v)
+    return 0
+
+
 @cython.ccall
 def write_params(rows, indexes: tuple, procs: tuple, key_indexes: tuple) -> list:
-    """One parameter list per row: the values at ``indexes`` converted by ``procs`` (a
-    processor or None per index), then the row's stored key at ``key_indexes`` (its old value
-    where the key was changed), for the WHERE of an UPDATE."""
+    """One parameter list per row: the values at ``indexes``, then the row's stored key at
+    ``key_indexes`` (for the WHERE of an UPDATE), converted by ``procs`` (a processor or
+    None for each of them)."""
     out: list = []
-    row: RowBase
-    n: cython.Py_ssize_t = len(indexes)
-    j: cython.Py_ssize_t
     for obj in rows:
-        row = cython.cast(RowBase, obj)
-        materialize(row)
-        values = row._values
         params: list = []
-        for j in range(n):
-            v = values[indexes[j]]
-            if v is NO_VALUE:
-                v = None
-            proc = procs[j]
-            if proc is not None and v is not None:
-                v = proc(v)
-            params.append(v)
-        history = row._history
-        for i in key_indexes:
-            if history is not None and i in history:
-                params.append(history[i])
-            else:
-                params.append(values[i])
+        _write_into(params, obj, indexes, procs, key_indexes)
         out.append(params)
+    return out
+
+
+@cython.ccall
+def write_flat(rows, indexes: tuple, procs: tuple, key_indexes: tuple,
+               per: cython.Py_ssize_t) -> list:
+    """:func:`write_params` of ``per`` rows to a list: the parameters of multi-row
+    statements (``VALUES (...), (...)``; the last may hold fewer rows)."""
+    out: list = []
+    chunk: list = None
+    count: cython.Py_ssize_t = per
+    for obj in rows:
+        if count == per:
+            chunk = []
+            out.append(chunk)
+            count = 0
+        _write_into(chunk, obj, indexes, procs, key_indexes)
+        count += 1
     return out
 
 
@@ -607,7 +680,7 @@ def mark_written(rows, session):
     for obj in rows:
         row = cython.cast(RowBase, obj)
         row._history = None
-        row._state = PERSISTENT
+        row._state = _PERSISTENT
         row._session = session
 
 
@@ -634,9 +707,10 @@ def fill_generated(rows, records, indexes: tuple, loaders: tuple):
 
 @cython.ccall
 def track(rows, by_class: dict, session):
-    """Put written rows into a session's identity map (``by_class``: class -> {key: row},
-    keyed as :func:`hydrate_identity` keys them). Stops at the first row whose key another
-    object holds and returns ``(row, key, other)``; None when all went in."""
+    """Put written rows into a session's identity map (``by_class``: class -> {key: weak
+    reference to the row}, keyed as :func:`hydrate_identity` keys them). Stops at the first
+    row whose key another object holds and returns ``(row, key, other)``; None when all went
+    in."""
     row: RowBase
     last_cls = None
     rows_of: dict = None
@@ -655,8 +729,67 @@ def track(rows, by_class: dict, session):
         else:
             key = tuple([column_value(row, i) for i in pk])
         other = rows_of.get(key)
-        if other is not None and other is not obj:
-            return obj, key, other
-        rows_of[key] = obj
+        if other is not None:
+            other = other()
+            if other is obj:
+                row._session = session
+                continue
+            if other is not None:
+                return obj, key, other
+        rows_of[key] = PyWeakref_NewRef(obj, None)
         row._session = session
     return None
+
+
+@cython.ccall
+def sweep(rows_of: dict) -> cython.Py_ssize_t:
+    """Drop the entries of an identity map (key -> weak reference) whose row is gone;
+    returns how many are left."""
+    dead: list = [key for key, wr in rows_of.items() if wr() is None]
+    for key in dead:
+        del rows_of[key]
+    return len(rows_of)
+
+
+# --- the session's registration of rows
+
+
+@cython.cclass
+class Write:
+    """What ``Session.add()`` and ``delete(row)`` return: the row is registered already;
+    awaiting this writes it now (``write(row)``, or the session's INSERT-or-UPDATE)."""
+
+    session = cython.declare(object, visibility="public")
+    row = cython.declare(object, visibility="public")
+    write = cython.declare(object, visibility="public")
+
+    def __init__(self, session, row, write=None):
+        self.session = session
+        self.row = row
+        self.write = write
+
+    def __await__(self):
+        write = self.session._write_now if self.write is None else self.write
+        return write(self.row).__await__()
+
+
+def session_add(session, obj) -> Write:
+    """Register ``row`` for writing at the next flush or commit; ``await`` it to write it now
+    (INSERT for a new row, UPDATE of its changed columns for a loaded one)."""
+    if not isinstance(obj, RowBase):
+        raise ArgumentError(f"add() takes a table row, not {obj!r}")
+    if not session._usable:
+        session._check_open()
+    row: RowBase = cython.cast(RowBase, obj)
+    if row._state <= _PENDING:
+        row._state = _PENDING
+        session._pending[id(obj)] = obj
+        row._session = session
+    elif row._session is session and row._state == _PERSISTENT:
+        session._dirty[id(obj)] = obj
+    else:
+        session._add_loaded(obj)
+    w: Write = Write.__new__(Write)
+    w.session = session
+    w.row = obj
+    return w

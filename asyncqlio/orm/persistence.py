@@ -79,20 +79,52 @@ async def _insert_returning(sess: "Session", sql: str, params: list, chunk: list
                 break
 
 
+class _Values:
+    """SQLite: a statement over ``VALUES (...), (...)`` of many rows, run as one executemany
+    of full chunks and one statement for the rest: about half the work of an executemany of
+    a one-row statement."""
+
+    __slots__ = ("head", "marks", "tail", "width", "per_stmt", "sql")
+
+    def __init__(self, head: str, width: int, tail: str, max_params: int) -> None:
+        self.head = head
+        self.marks = "(" + ", ".join("?" * width) + ")"
+        self.tail = tail
+        self.width = width
+        self.per_stmt = max(1, min(MAX_ROWS, max_params // width))
+        self.sql = self.sql_for(self.per_stmt)
+
+    def sql_for(self, rows: int) -> str:
+        return self.head + ", ".join([self.marks] * rows) + self.tail
+
+    async def run(self, sess: "Session", rows: list[TableBase], indexes: tuple[int, ...],
+                  procs: tuple, key_indexes: tuple[int, ...] = ()) -> int:
+        """The rows' values at ``indexes`` (then their keys), as parameters; rows changed."""
+        chunks = _row.write_flat(rows, indexes, procs, key_indexes, self.per_stmt)
+        last = chunks.pop() if len(chunks[-1]) < self.per_stmt * self.width else None
+        count = 0
+        if chunks:
+            count += await sess._executemany(self.sql, chunks)
+        if last is not None:
+            count += await sess._execute(self.sql_for(len(last) // self.width), last)
+        return count
+
+
 class _BulkPlan:
     """How a flush inserts many rows of one table that give the same columns."""
 
     __slots__ = ("sql", "procs", "generated", "loaders", "rowid", "copy_columns", "key_name")
 
-    def __init__(self, sql: str, procs: tuple, generated: tuple[int, ...], loaders: tuple,
-                 rowid: bool = False, copy_columns: list[str] | None = None,
+    def __init__(self, sql: "str | _Values", procs: tuple, generated: tuple[int, ...],
+                 loaders: tuple, rowid: bool = False, copy_columns: list[str] | None = None,
                  key_name: str | None = None) -> None:
+        #: the statement (PostgreSQL), or the multi-row one (SQLite)
         self.sql = sql
         self.procs = procs
         #: the column indexes the database fills in, returned by the statement
         self.generated = generated
         self.loaders = loaders
-        #: SQLite: the only generated column is the rowid key, worked out after executemany
+        #: SQLite: the only generated column is the rowid key, worked out after the INSERT
         self.rowid = rowid
         #: PostgreSQL: the columns COPY writes (every column where the key comes from its
         #: sequence), or None where some generated column rules COPY out
@@ -109,9 +141,10 @@ def _autoincrement_key(info: Any, generated: tuple[int, ...]) -> bool:
 def _bulk_plan(dialect: Dialect, cls: type, present: tuple[int, ...]) -> _BulkPlan | None:
     """PostgreSQL: COPY for large batches (the autoincrement key numbered from its sequence
     first), else one ``INSERT ... SELECT * FROM unnest($1::t[], ...)`` with the columns as
-    arrays, ``RETURNING`` only what the database generates. SQLite: executemany of a one-row
-    INSERT; a generated rowid key is worked out from ``last_insert_rowid()``. None where the
-    columns do not allow it (custom types on PostgreSQL, other generated columns on SQLite)."""
+    arrays, ``RETURNING`` only what the database generates. SQLite: multi-row ``INSERT ...
+    VALUES``; a generated rowid key is worked out from ``last_insert_rowid()``. None where
+    the columns do not allow it (custom types on PostgreSQL, other generated columns on
+    SQLite)."""
     info = cls.__table__
     columns = [info.columns[i] for i in present]
     generated = tuple(i for i in range(len(info.columns)) if i not in present)
@@ -138,9 +171,9 @@ def _bulk_plan(dialect: Dialect, cls: type, present: tuple[int, ...]) -> _BulkPl
     rowid = bool(generated)
     if rowid and not _autoincrement_key(info, generated):
         return None
-    marks = ", ".join("?" * len(columns))
-    return _BulkPlan(f"INSERT INTO {info.quoted} ({names}) VALUES ({marks})", procs, generated,
-                     (None,) * len(generated), rowid=rowid)
+    values = _Values(f"INSERT INTO {info.quoted} ({names}) VALUES ", len(columns), "",
+                     dialect.max_params)
+    return _BulkPlan(values, procs, generated, (None,) * len(generated), rowid=rowid)
 
 
 async def _bulk_insert(sess: "Session", cls: type, present: tuple[int, ...],
@@ -164,7 +197,7 @@ async def _bulk_insert(sess: "Session", cls: type, present: tuple[int, ...],
         else:
             await sess._execute(plan.sql, arrays)
     else:
-        await sess._executemany(plan.sql, _row.write_params(group, present, plan.procs, ()))
+        await plan.sql.run(sess, group, present, plan.procs)
         if plan.rowid:
             # in one transaction SQLite numbers new rowids max + 1, one after the other
             last = (await sess._fetch("SELECT last_insert_rowid()", ()))[0][0]
@@ -224,7 +257,8 @@ async def update(sess: "Session", row: TableBase) -> TableBase:
 
 async def update_many(sess: "Session", rows: list[TableBase]) -> None:
     """UPDATE the changed columns of many rows, one statement per table and set of changed
-    columns: ``UPDATE ... FROM unnest(arrays)`` on PostgreSQL, executemany on SQLite."""
+    columns: ``UPDATE ... FROM unnest(arrays)`` on PostgreSQL, ``UPDATE ... FROM (VALUES
+    ...)`` on SQLite (executemany before SQLite 3.33)."""
     dialect = sess.dialect
     for cls, changed, group in _row.group_by_changes(rows):
         if len(group) == 1:
@@ -236,20 +270,25 @@ async def update_many(sess: "Session", rows: list[TableBase]) -> None:
         if plan is None:
             plan = info.update_plans[key] = _update_plan(dialect, info, changed)
         sql, procs = plan
-        params = _row.write_params(group, changed, procs, info.pk_indexes)
-        if dialect.numeric:
-            count = await sess._execute(sql, list(zip(*params)))
+        if isinstance(sql, _Values):
+            count = await sql.run(sess, group, changed, procs, info.pk_indexes)
         else:
-            count = await sess._executemany(sql, params)
+            params = _row.write_params(group, changed, procs, info.pk_indexes)
+            if dialect.numeric:
+                count = await sess._execute(sql, list(zip(*params)))
+            else:
+                count = await sess._executemany(sql, params)
         if count != len(group):
             raise StaleDataError(f"UPDATE of {len(group)} {cls.__name__} rows matched {count}")
         _row.mark_written(group, sess)
 
 
-def _update_plan(dialect: Dialect, info: Any, changed: tuple[int, ...]) -> tuple[str, tuple]:
+def _update_plan(dialect: Dialect, info: Any,
+                 changed: tuple[int, ...]) -> tuple["str | _Values", tuple]:
     columns = [info.columns[i] for i in changed]
     keys = info.primary_key
-    procs = tuple(c.type.bind_processor(dialect.name) for c in columns)
+    # the changed values, then the keys (the parameters write_params makes)
+    procs = tuple(c.type.bind_processor(dialect.name) for c in columns + list(keys))
     q = _compile.quote
     if dialect.numeric:
         casts = [c.type.cast_sql(dialect.name) or "text" for c in columns + list(keys)]
@@ -259,6 +298,13 @@ def _update_plan(dialect: Dialect, info: Any, changed: tuple[int, ...]) -> tuple
         where = " AND ".join(f"{info.quoted}.{q(k.name)} = v.k{n}" for n, k in enumerate(keys))
         sql = (f"UPDATE {info.quoted} SET {sets} FROM unnest({arrays}) "
                f"AS v({', '.join(names)}) WHERE {where}")
+    elif dialect.update_from:
+        # SQLite names the columns of a VALUES list column1, column2, ...
+        sets = ", ".join(f"{q(c.name)} = v.column{n}" for n, c in enumerate(columns, 1))
+        where = " AND ".join(f"{info.quoted}.{q(k.name)} = v.column{n}"
+                             for n, k in enumerate(keys, len(columns) + 1))
+        sql = _Values(f"UPDATE {info.quoted} SET {sets} FROM (VALUES ",
+                      len(columns) + len(keys), f") AS v WHERE {where}", dialect.max_params)
     else:
         sets = ", ".join(f"{q(c.name)} = ?" for c in columns)
         where = " AND ".join(f"{q(k.name)} = ?" for k in keys)
@@ -312,6 +358,14 @@ async def _delete_one(sess: "Session", row: TableBase) -> int:
     return count
 
 
+def _given(row: TableBase) -> list[int]:
+    """The columns set on a row: a new row with no history was given every column that
+    holds a value (see ``_row.init_given``); otherwise those in its history."""
+    if row._history is None and row._state in (_row.TRANSIENT, _row.PENDING):
+        return [i for i, v in enumerate(row._values) if v is not NO_VALUE]
+    return sorted(row._history or ())
+
+
 async def merge(sess: "Session", row: TableBase) -> TableBase:
     """Write a row by its primary key whether or not it exists: UPDATE of the columns that
     were set on it, or INSERT when there is no such row. Not ``INSERT ... ON CONFLICT``: both
@@ -320,7 +374,7 @@ async def merge(sess: "Session", row: TableBase) -> TableBase:
     where = _pk_condition(row, None)
     d = sess.dialect
     compiler = _compile.Compiler(d.name, d.numeric)
-    sets = [(info.columns[i], row._values[i]) for i in sorted(row._history or ())
+    sets = [(info.columns[i], row._values[i]) for i in _given(row)
             if i not in info.pk_indexes]
     if sets:
         sql, params = _compile.compile_update(compiler, info.quoted, sets, where,

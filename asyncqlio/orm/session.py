@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
-from typing import TYPE_CHECKING, Any, Generator, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.backends.base import Connection, Dialect, translate_params
@@ -19,7 +19,7 @@ from asyncqlio.exc import (ArgumentError, DatabaseException, InvalidRequestError
                            NoResultFound, PendingRollbackError, SessionClosedError)
 from asyncqlio.orm import persistence
 from asyncqlio.orm.query import (BulkDeleteQuery, BulkUpdateQuery, InsertQuery, SelectQuery,
-                                  _entity_key)
+                                  _BulkQuery, _entity_key)
 from asyncqlio.orm.results import (AsyncResult, Result, ResultGenerator, ResultSet,
                                    row_class)
 from asyncqlio.orm.schema import TableBase
@@ -49,21 +49,6 @@ def _stored_key(row: TableBase) -> Key:
                             for i in type(row).__table__.pk_indexes)
 
 
-class _Write:
-    """What ``add()`` and ``delete(row)`` return: the row is registered already; awaiting
-    writes it now."""
-
-    __slots__ = ("session", "row", "write")
-
-    def __init__(self, session: "Session", row: TableBase, write: Any) -> None:
-        self.session = session
-        self.row = row
-        self.write = write
-
-    def __await__(self) -> Generator[Any, None, TableBase]:
-        return self.write(self.row).__await__()
-
-
 class _NoAutoflush:
     """``with sess.no_autoflush:`` — queries inside do not flush first."""
 
@@ -89,10 +74,12 @@ def _by_class(rows: list[TableBase]) -> list[tuple[type, list[TableBase]]]:
 
 def _result_rows(query: SelectQuery, rows: list) -> tuple[list, list[str]]:
     """Rows for a Result and their keys: a select of a table gives one-element rows holding
-    the objects (keyed by the class name), as SQLAlchemy's ``select(User)`` does."""
+    the objects (keyed by the class name, or by the alias name for ``select(aliased(T,
+    "m"))``), as SQLAlchemy's ``select(User)`` does."""
     if query.entities is not None:
         return rows, [_entity_key(e, i) for i, e in enumerate(query.entities)]
-    name = query.table.__name__
+    alias = query._alias
+    name = query.table.__name__ if alias is None else alias.__alias__.name
     cls = row_class((name,))
     return [cls((obj,)) for obj in rows], [name]
 
@@ -141,6 +128,16 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session {self.state.name} on {self.bind!r}>"
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @state.setter
+    def state(self, state: SessionState) -> None:
+        self._state = state
+        #: neither closed nor failed: what add() checks, as one attribute read
+        self._usable = state not in _UNUSABLE
 
     # --- lifecycle
     async def start(self) -> "Session":
@@ -316,8 +313,10 @@ class Session:
         loaders = info.loaders_for(self.dialect.name)
         if not info.pk_indexes:
             return _row.hydrate(cls, records, loaders, self)
-        return _row.hydrate_identity(cls, records, loaders, self, self.identity_map.of(cls),
+        rows = _row.hydrate_identity(cls, records, loaders, self, self.identity_map.of(cls),
                                      info.pk_indexes)
+        self.identity_map.sweep(cls)
+        return rows
 
     @property
     def no_autoflush(self) -> _NoAutoflush:
@@ -477,7 +476,7 @@ class Session:
         to DELETE now); ``sess.delete(Table).where(...)`` builds a bulk DELETE."""
         if isinstance(target, TableBase):
             self._mark_deleted(target)
-            return _Write(self, target, self.delete_now)
+            return _row.Write(self, target, self.delete_now)
         query = BulkDeleteQuery(self)
         return query if target is None else query.table(target)
 
@@ -503,16 +502,22 @@ class Session:
                 row._state = _row.DETACHED
         return rows
 
-    async def run_update_query(self, query: BulkUpdateQuery) -> int:
+    async def run_update_query(self, query: BulkUpdateQuery) -> int | list:
+        """Rows updated (the returned rows with ``returning()``); the session's objects of
+        those rows take the new values."""
         return await query.run()
 
-    async def run_delete_query(self, query: BulkDeleteQuery) -> int:
+    async def run_delete_query(self, query: BulkDeleteQuery) -> int | list:
+        """Rows deleted (the returned rows with ``returning()``); the session's objects of
+        those rows are marked deleted."""
         return await query.run()
 
     # --- the identity map
     def _track(self, rows: Iterable[TableBase]) -> None:
         """Put written rows into the identity map (under their current key)."""
         conflict = _row.track(rows, self.identity_map.by_class, self)
+        for cls in self.identity_map.by_class:
+            self.identity_map.sweep(cls)
         if conflict is not None:
             row, key, other = conflict
             raise InvalidRequestError(
@@ -526,10 +531,7 @@ class Session:
             if self.identity_map.get(key) is row:
                 self.identity_map.pop(key)
             else:  # its key changed since it was mapped
-                m = self.identity_map.of(type(row))
-                for k, r in list(m.items()):
-                    if r is row:
-                        del m[k]
+                self.identity_map.discard(row)
         self._inserted.pop(id(row), None)
         self._pending.pop(id(row), None)
         self._dirty.pop(id(row), None)
@@ -654,27 +656,18 @@ class Session:
             raise InvalidRequestError(f"{row!r} is not a persistent row of this session")
 
     # --- rows
-    def add(self, row: TableBase) -> _Write:
-        """Register ``row`` for writing at the next flush or commit; ``await`` it to write
-        it now (INSERT for a new row, UPDATE of its changed columns for a loaded one)."""
-        if not isinstance(row, TableBase):
-            raise ArgumentError(f"add() takes a table row, not {row!r}")
-        if self.state in _UNUSABLE:
-            self._check_open()
-        state = row._state
-        if state == _row.TRANSIENT or state == _row.PENDING:
-            row._state = _row.PENDING
-            self._pending[id(row)] = row
-            row._session = self
-        elif row._session is not self:
-            if state == _row.DELETED:
+    add = _row.session_add
+
+    def _add_loaded(self, row: TableBase) -> None:
+        """``add()`` of a row that is not new: tracked, and written if it changed."""
+        if row._session is not self:
+            if row._state == _row.DELETED:
                 raise InvalidRequestError(f"{row!r} was deleted")
             self._track((row,))
             row._state = _row.PERSISTENT
             self._dirty[id(row)] = row
-        elif state == _row.PERSISTENT:
+        elif row._state == _row.PERSISTENT:
             self._dirty[id(row)] = row
-        return _Write(self, row, self._write_now)
 
     def add_all(self, rows: Iterable[TableBase]) -> None:
         for row in rows:
@@ -826,10 +819,11 @@ class Session:
             missing = [k for k in key_names if k not in m]
             if missing:
                 raise ArgumentError(f"bulk_update_mappings: {dict(m)!r} has no {missing[0]!r}")
+            values = [_row.NO_VALUE] * len(info.columns)
+            for k in key_names:
+                values[info.attrs[k].index] = m[k]
             row = cls.__new__(cls)
-            _row.init_row(row, len(info.columns), (), info.attrs, {k: m[k] for k in key_names})
-            row._history = None
-            row._state = _row.PERSISTENT
+            _row.load_into(row, values, (), None)  # as if loaded: assignments are changes
             for name, value in m.items():
                 if name not in key_names:
                     if name not in info.attrs:
@@ -848,15 +842,19 @@ class Session:
 
     # --- results (SQLAlchemy's)
     async def execute(self, statement: Any, params: Params = None) -> Any:
-        """``execute(query)``: a buffered :class:`Result` of a select (other query objects
-        are run and give what awaiting them gives). ``execute(sql, params)``: raw SQL
-        (``{name}`` placeholders with a mapping), the original API: rows changed, or -1."""
+        """``execute(query)``: a buffered :class:`Result` (SQLAlchemy's): the rows of a
+        select; for an insert, update or delete its ``rowcount``, and the rows it returned
+        with ``returning()`` (without, reading rows raises ``ResourceClosedError``).
+        ``execute(sql, params)``: raw SQL (``{name}`` placeholders with a mapping), the
+        original API: rows changed, or -1."""
         if isinstance(statement, str):
             sql, args = translate_params(self.dialect, statement, params)
             return await self._execute(sql, args)
         if isinstance(statement, SelectQuery):
             rows = await statement._rows()
             return Result(*_result_rows(statement, rows))
+        if isinstance(statement, (_BulkQuery, InsertQuery)):
+            return await statement._result()
         return await statement
 
     async def scalar(self, query: SelectQuery) -> Any:
@@ -877,12 +875,13 @@ class Session:
         row_cls = row_class(tuple(keys))
 
         async def chunks() -> Any:
-            async for chunk in self._guarded_chunks(None, conn.cursor(sql, params, 1000)):
-                records = [tuple(r.values()) for r in chunk]
+            # records read by position: two selected columns of one name stay two
+            cursor = conn.cursor(sql, params, 1000, mappings=False)
+            async for chunk in self._guarded_chunks(None, cursor):
                 if table is not None:
-                    yield [row_cls((obj,)) for obj in self._hydrate(table, records)]
+                    yield [row_cls((obj,)) for obj in self._hydrate(table, chunk)]
                 else:
-                    yield query._tuples(records)
+                    yield query._tuples(chunk)
 
         return AsyncResult(chunks(), keys)
 
@@ -928,3 +927,92 @@ class Session:
             self.state = SessionState.FAILED
             raise
         return rows[0] if rows else None
+
+    # --- keeping objects in step with bulk UPDATE and DELETE (SQLAlchemy's "fetch")
+    def _bulk_sync(self, table: type, fetched: list, records: list, refreshed: list,
+                   delete: bool, sync: bool, entity: bool) -> list | None:
+        """The session's objects of the rows a bulk statement returned (``fetched``: the
+        columns of each record) take the ``refreshed`` columns' new values; a DELETE marks
+        them deleted. With ``entity`` (``returning(Table)``), the objects of every record,
+        in order: new ones of an UPDATE go into the identity map, a DELETE's are deleted."""
+        if not records or not (sync or entity):
+            return [] if entity else None
+        info = table.__table__
+        loaders = info.loaders_for(self.dialect.name)
+        by_index = dict(loaders)
+        at = {info.attrs[c.attr_name].index: pos for pos, c in enumerate(fetched)}
+        key_at = [(at[i], by_index.get(i)) for i in info.pk_indexes]
+        load = [(i, at[i], by_index.get(i))
+                for i in (info.attrs[c.attr_name].index for c in refreshed)]
+        journal = self._transaction is not None and self._transaction.snapshot is not None
+        identity_map = self.identity_map
+        found: list = []
+        for record in records:
+            row = None
+            if sync:
+                key = tuple(self._loaded(record[pos], fn) for pos, fn in key_at)
+                row = identity_map.get((table, key))
+            if row is not None:
+                if load:
+                    self._bulk_load(row, record, load, journal)
+                if delete:
+                    self._bulk_delete(row, journal)
+            found.append(row)
+        if not entity:
+            return None
+        missing = [record for record, row in zip(records, found) if row is None]
+        if missing:
+            if delete:  # gone from the database: deleted objects, never in the map
+                new = _row.hydrate(table, missing, loaders, self)
+                for row in new:
+                    if journal:
+                        self._journal.append((row, None))
+                    row._state = _row.DELETED
+            else:
+                new = self._hydrate(table, missing)
+            rest = iter(new)
+            found = [row if row is not None else next(rest) for row in found]
+        return found
+
+    def _bulk_load(self, row: TableBase, record: Any, load: list, journal: bool) -> None:
+        """Columns ``load`` (``(index, record position, loader)``) of a returned record into
+        an object; its other columns and their unflushed changes are kept. The values
+        replaced go into the journal, so a rollback takes them back."""
+        history = row._history
+        before = {i: history[i] if history is not None and i in history
+                  else _row.column_value(row, i) for i, _, _ in load}
+        values = list(row._values)
+        for i, pos, fn in load:
+            values[i] = self._loaded(record[pos], fn)
+        row._values = values
+        if len(load) == len(values):
+            row._expired = False
+        if history is not None:
+            rest = {i: v for i, v in history.items() if i not in before}
+            row._history = rest or None
+            if not rest:
+                self._dirty.pop(id(row), None)
+        if journal:
+            self._journal.append((row, before))
+
+    def _bulk_delete(self, row: TableBase, journal: bool) -> None:
+        """An object whose row a bulk DELETE removed: deleted, as after a flush of
+        ``delete(row)``; a rollback brings it back."""
+        if journal:
+            self._journal.append((row, row._history))
+        row._state = _row.DELETED
+        self._forget(row)
+
+    def _bulk_rekeyed(self, table: type, keys: list) -> None:
+        """An UPDATE set the primary key of these rows: their objects cannot follow them
+        to their new keys, so they leave the session (a savepoint rollback brings back
+        those loaded before it)."""
+        for key in keys:
+            row = self.identity_map.get((table, key))
+            if row is not None:
+                self.expunge(row)
+
+    @staticmethod
+    def _loaded(value: Any, loader: Any) -> Any:
+        """A driver value as the column holds it (what hydration's loaders make of it)."""
+        return value if loader is None or value is None else loader(value)

@@ -3,6 +3,7 @@ savepoint began, so rolling it back restores them (instead of expiring them), an
 transaction objects ``begin()`` and ``begin_nested()`` return."""
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Generator, Iterator, Mapping
 
 from asyncqlio._speedups import _row
@@ -24,63 +25,101 @@ class IdentityMap(Mapping[Key, Any]):
     """One object per primary key: ``(class, primary key tuple) -> object``.
 
     Stored per class and keyed by the bare key value for a one-column key (the tuple for a
-    compound key), so hydration looks rows up without building and hashing tuples."""
+    compound key), so hydration looks rows up without building and hashing tuples.
 
-    __slots__ = ("by_class",)
+    It holds its objects weakly, as SQLAlchemy's does: an object nobody uses any more leaves
+    the map (so a long session, or a stream of a million objects, keeps only what is in use).
+    What the session must still write or restore (new, changed, deleted rows, and the
+    snapshots of open transactions) it holds strongly elsewhere. The entries are plain weak
+    references; the dead ones are swept out whenever a class's map has doubled in size."""
+
+    __slots__ = ("by_class", "limits")
+
+    #: a class's map is swept when it grows past twice its live size, or this
+    SWEEP_FLOOR = 1024
 
     def __init__(self, by_class: dict[type, dict[Any, Any]] | None = None) -> None:
-        self.by_class: dict[type, dict[Any, Any]] = by_class if by_class is not None else {}
+        self.by_class: dict[type, dict[Any, weakref.ref]] = by_class if by_class is not None else {}
+        #: class -> the size of its map that triggers the next sweep
+        self.limits: dict[type, int] = {}
 
-    def of(self, cls: type) -> dict[Any, Any]:
+    def of(self, cls: type) -> dict[Any, weakref.ref]:
         """The map of one class, as :func:`_row.hydrate_identity` uses it."""
         m = self.by_class.get(cls)
         if m is None:
             m = self.by_class[cls] = {}
         return m
 
-    @staticmethod
-    def _inner(key: tuple) -> Any:
-        return key[0] if len(key) == 1 else key
-
     def holds(self, cls: type) -> bool:
         """Whether any object of ``cls`` may be in the map (cheap; may say yes for a class
         whose objects have all been dropped)."""
         return bool(self.by_class.get(cls))
 
+    def sweep(self, cls: type) -> None:
+        """Drop the dead entries of a class once its map has grown enough to be worth it."""
+        m = self.by_class.get(cls)
+        if m is None or len(m) <= self.limits.get(cls, self.SWEEP_FLOOR):
+            return
+        self.limits[cls] = max(self.SWEEP_FLOOR, 2 * _row.sweep(m))
+
+    @staticmethod
+    def _inner(key: tuple) -> Any:
+        return key[0] if len(key) == 1 else key
+
     def __getitem__(self, key: Key) -> Any:
-        cls, pk = key
-        return self.by_class[cls][self._inner(pk)]
+        row = self.get(key)
+        if row is None:
+            raise KeyError(key)
+        return row
 
     def get(self, key: Key, default: Any = None) -> Any:  # type: ignore[override]
         m = self.by_class.get(key[0])
-        return default if m is None else m.get(self._inner(key[1]), default)
+        ref = None if m is None else m.get(self._inner(key[1]))
+        row = None if ref is None else ref()
+        return default if row is None else row
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, tuple) and len(key) == 2 and self.get(key) is not None
 
+    def _live(self) -> Iterator[tuple[Key, Any]]:
+        for cls, m in list(self.by_class.items()):
+            for k, ref in list(m.items()):
+                row = ref()
+                if row is not None:
+                    yield (cls, (k if type(k) is tuple else (k,))), row
+
     def __iter__(self) -> Iterator[Key]:
-        for cls, m in self.by_class.items():
-            for k in m:
-                yield cls, (k if type(k) is tuple else (k,))
+        for key, _ in self._live():
+            yield key
 
     def __len__(self) -> int:
-        return sum(len(m) for m in self.by_class.values())
+        return sum(1 for _ in self._live())
 
     def put(self, key: Key, row: Any) -> None:
-        self.of(key[0])[self._inner(key[1])] = row
+        self.of(key[0])[self._inner(key[1])] = weakref.ref(row)
 
     def pop(self, key: Key) -> Any:
         m = self.by_class.get(key[0])
-        return None if m is None else m.pop(self._inner(key[1]), None)
+        ref = None if m is None else m.pop(self._inner(key[1]), None)
+        return None if ref is None else ref()
+
+    def discard(self, row: Any) -> None:
+        """Take ``row`` out under whatever key it was mapped with."""
+        m = self.by_class.get(type(row))
+        if m is not None:
+            for k in [k for k, ref in m.items() if ref() is row]:
+                del m[k]
 
     def rows(self) -> list[Any]:
-        return [r for m in self.by_class.values() for r in m.values()]
+        return [row for m in self.by_class.values() for ref in m.values()
+                if (row := ref()) is not None]
 
     def copy(self) -> "IdentityMap":
         return IdentityMap({cls: dict(m) for cls, m in self.by_class.items() if m})
 
     def clear(self) -> None:
         self.by_class.clear()
+        self.limits.clear()
 
     def __repr__(self) -> str:
         return f"<IdentityMap of {len(self)} rows>"
@@ -115,9 +154,11 @@ class Snapshot:
         rollback forgets them, as it forgets marks for deletion)."""
         saved = self.saved
         since = [r for r in sess.identity_map.rows() if id(r) not in saved]
-        # inserted since: transient again; loaded since: detached (they may hold values
-        # written after this point)
-        _row.detach([r for r in since if id(r) not in sess._inserted], _row.DETACHED)
+        # inserted since: transient again; loaded since: their unwritten changes taken back,
+        # then detached (they may hold values written after this point)
+        loaded_since = [r for r in since if id(r) not in sess._inserted]
+        _row.revert([(r, None) for r in loaded_since if r._history is not None], sess)
+        _row.detach(loaded_since, _row.DETACHED)
         _row.detach([r for k, r in sess._inserted.items() if k not in self.inserted],
                     _row.TRANSIENT)
         _row.detach([r for k, r in sess._pending.items() if k not in saved], _row.TRANSIENT)
