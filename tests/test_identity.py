@@ -11,7 +11,7 @@ import pytest
 from asyncqlio import Column, Integer, String, Text, table_base
 from asyncqlio._speedups import _row
 from asyncqlio.orm.unit_of_work import IdentityMap
-from asyncqlio.exc import (ExpiredAttributeError, IntegrityError, InvalidRequestError,
+from asyncqlio.exc import (ArgumentError, ExpiredAttributeError, IntegrityError, InvalidRequestError,
                            NoResultFound)
 
 Table = table_base()
@@ -176,8 +176,14 @@ async def test_expire_and_refresh(db):
         sess.expire_all()
         with pytest.raises(ExpiredAttributeError):
             a.name
+        assert a.id == 1  # the key is the row's identity: never expired
         again = await sess.select(Account).where(Account.id == 1).first()  # loads it again
         assert again is a and a.name == "a1"
+        sess.expire_all()
+        await sess.execute("UPDATE accounts SET name = 'renamed' WHERE id = 1")
+        assert (await sess.refresh(a)).name == "renamed"
+        with pytest.raises(ArgumentError, match="primary key"):
+            sess.expire(a, ["id"])
 
 
 async def test_expunge(db):

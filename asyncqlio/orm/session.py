@@ -635,14 +635,18 @@ class Session:
         return row
 
     def expire(self, row: TableBase, attribute_names: Iterable[str] | None = None) -> None:
-        """Forget the row's values (all, or the named attributes) and their unflushed
-        changes: reading one raises until ``refresh()`` or a query loads the row again."""
+        """Forget the row's values (all but the primary key, or the named attributes) and
+        their unflushed changes: reading one raises until ``refresh()`` or a query loads the
+        row again."""
         self._check_attached(row)
         info = type(row).__table__
         if attribute_names is None:
-            indexes = range(len(info.columns))
+            indexes = [i for i in range(len(info.columns)) if i not in info.pk_indexes]
         else:
             indexes = [info.attrs[name].index for name in attribute_names]
+            if any(i in info.pk_indexes for i in indexes):
+                raise ArgumentError(f"{type(row).__name__}'s primary key is its identity in "
+                                    "the session and cannot be expired")
         _row.expire(row, indexes)
         if row._history is None:
             self._dirty.pop(id(row), None)
