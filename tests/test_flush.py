@@ -9,6 +9,7 @@ import pytest
 
 from asyncqlio import (UUID, Boolean, Column, DatabaseInterface, Integer, Numeric, String,
                        Text, Timestamp, exc, table_base)
+from asyncqlio._speedups import _row
 
 Table = table_base()
 
@@ -161,6 +162,27 @@ async def test_failed_batch_insert_commits_nothing(ready):
             for r in rows:
                 sess.add(r)
     assert list(await _stored(ready)) == [5]
+
+
+async def test_a_failed_flush_puts_new_rows_back_as_they_were(ready):
+    async with ready.get_session() as sess:
+        await sess.add(Pair(a=1, b=1, label="taken"))
+    async with ready.get_session() as sess:
+        # keys numbered by the database (COPY after nextval, or the rowid), then a clash
+        items = [Item(name=f"g{n}", note="given") for n in range(150)]
+        sess.add_all(items)
+        clash = Pair(a=1, b=1, label="again")
+        sess.add(clash)
+        with pytest.raises(exc.IntegrityError):
+            await sess.flush()
+        assert all(r.id is None and r._state == _row.PENDING for r in items)
+        assert {id(r) for r in sess.new} == {id(r) for r in items + [clash]}
+        await sess.rollback()
+        clash.b = 2
+        sess.add_all(items + [clash])
+    stored = await _stored(ready)
+    assert sorted(r.name for r in stored.values()) == sorted(f"g{n}" for n in range(150))
+    assert {r.id for r in items} == set(stored)
 
 
 async def test_pending_rows_of_several_tables_in_order(ready):

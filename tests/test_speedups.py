@@ -50,3 +50,27 @@ def test_pure_path_runs_without_cython_installed():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_sqlite_datetime_text_is_what_str_gives():
+    """The C formatting of timestamps for SQLite must store exactly the text ``str()`` does
+    (the pure path uses ``str()``), or equal timestamps would stop comparing equal."""
+    import datetime
+    import random
+
+    from asyncqlio._speedups import _convert
+    rng = random.Random(5)
+    values = [datetime.datetime.min, datetime.datetime.max, datetime.datetime(999, 1, 2, 3, 4, 5)]
+    values += [datetime.datetime(rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28),
+                                 rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59),
+                                 rng.choice([0, 1, 999999, rng.randint(0, 999999)]))
+               for _ in range(5000)]
+    assert [_convert.sqlite_datetime(v) for v in values] == [str(v) for v in values]
+
+    class Sub(datetime.datetime):
+        def __str__(self) -> str:
+            return "sub"
+    assert _convert.sqlite_datetime(Sub(2020, 1, 1)) == "sub"
+    aware = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+    assert _convert.sqlite_datetime(aware) == str(aware)
+    assert _convert.sqlite_real(float("nan")) == "NaN" and _convert.sqlite_real(1.5) == 1.5

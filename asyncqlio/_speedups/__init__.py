@@ -1,4 +1,5 @@
-"""The hot paths: query compilation, row hydration and dirty tracking.
+"""The hot paths: query compilation, row hydration and dirty tracking, and the value
+conversions of writes.
 
 Each ``_*_cy.py`` module is one source in Cython's pure-Python mode: ``setup.py`` compiles it
 into an extension module; without that build, or with ``ASYNCQLIO_NO_EXTENSIONS=1`` in the
@@ -35,10 +36,11 @@ def _load(name: str):
 
 _row = _load("_row_cy")
 _compile = _load("_compile_cy")
+_convert = _load("_convert_cy")
 
 #: per module: True where the extension module is the one running
 MODULES_COMPILED = {m.__name__.rsplit(".", 1)[1]: m._is_compiled()
-                    for m in (_row, _compile)}
+                    for m in (_row, _compile, _convert)}
 
 #: True when every hot path runs compiled
 COMPILED: bool = all(MODULES_COMPILED.values())

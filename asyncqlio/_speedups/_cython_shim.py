@@ -10,6 +10,8 @@ bint = bool
 Py_ssize_t = int
 ulonglong = int
 double = float
+char = int
+p_char = bytes
 
 
 def _identity(fn=None, **_kw):
@@ -17,6 +19,10 @@ def _identity(fn=None, **_kw):
 
 
 cclass = final = inline = cfunc = ccall = locals = returns = exceptval = _identity
+
+
+def cdivision(_flag):
+    return _identity
 
 
 def declare(t=None, value=None, **_kw):

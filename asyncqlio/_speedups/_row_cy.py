@@ -422,10 +422,9 @@ def changed(obj) -> tuple:
 
 
 @cython.ccall
-def snapshot(rows, copy_history: cython.bint = True) -> list:
+def snapshot(rows) -> list:
     """What restoring the rows later needs: ``(row, values, history, state, unconverted,
-    expired)`` each, the value lists copied (records are immutable) and the histories too
-    unless ``copy_history`` is false (a flush only replaces a history, never changes it)."""
+    expired)`` each, the value lists and histories copied (records are immutable)."""
     out: list = []
     row: RowBase
     for obj in rows:
@@ -434,10 +433,41 @@ def snapshot(rows, copy_history: cython.bint = True) -> list:
         if type(values) is list:
             values = list(values)
         history = row._history
-        if history is not None and copy_history:
+        if history is not None:
             history = dict(history)
         out.append((obj, values, history, row._state, row._unconverted, row._expired))
     return out
+
+
+@cython.ccall
+def save_new(rows) -> list:
+    """Before a flush inserts ``rows``: their value lists and histories, flat, for
+    :func:`restore_new`. Nothing is copied: a flush gives a row a new value list where it
+    fills in generated values (:func:`fill_generated`, :func:`load_into`), never changing
+    the old one."""
+    out: list = []
+    row: RowBase
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        out.append(row._values)
+        out.append(row._history)
+    return out
+
+
+@cython.ccall
+def restore_new(rows, saved: list, session):
+    """Undo a failed flush on the rows :func:`save_new` saw: pending again, as they were."""
+    row: RowBase
+    i: cython.Py_ssize_t = 0
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        row._values = saved[i]
+        row._history = saved[i + 1]
+        row._state = _PENDING
+        row._session = session
+        row._unconverted = 0
+        row._expired = False
+        i += 2
 
 
 @cython.ccall
@@ -495,17 +525,16 @@ def _take_back(row: RowBase, history) -> cython.int:
 
 
 @cython.ccall
-def restore(snapshots, session, copy: cython.bint):
+def restore(snapshots, session):
     """Put rows back as :func:`snapshot` saw them, attached to ``session`` (copying the
-    saved lists again where the snapshot may be restored more than once)."""
+    saved lists again: a snapshot may be restored more than once)."""
     row: RowBase
     for obj, values, history, state, unconverted, expired in snapshots:
         row = cython.cast(RowBase, obj)
-        if copy:
-            if type(values) is list:
-                values = list(values)
-            if history is not None:
-                history = dict(history)
+        if type(values) is list:
+            values = list(values)
+        if history is not None:
+            history = dict(history)
         row._values = values
         row._history = history
         row._state = state
@@ -687,16 +716,14 @@ def mark_written(rows, session):
 @cython.ccall
 def fill_generated(rows, records, indexes: tuple, loaders: tuple):
     """Put the values the database generated (``records``, one per row, in ``indexes``
-    order; ``loaders`` a processor or None per index) into the rows."""
+    order; ``loaders`` a processor or None per index) into new value lists of the rows."""
     row: RowBase
     j: cython.Py_ssize_t
     n: cython.Py_ssize_t = len(indexes)
     for obj, record in zip(rows, records):
         row = cython.cast(RowBase, obj)
-        values = row._values
-        if type(values) is not list:
-            values = list(values)
-            row._values = values
+        values = list(row._values)  # a new list: the old one is what save_new kept
+        row._values = values
         for j in range(n):
             v = record[j]
             fn = loaders[j]

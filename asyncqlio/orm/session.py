@@ -716,7 +716,7 @@ class Session:
         _row.journal(itertools.chain(dirty, deleted), entries)
         if self._transaction is not None and self._transaction.snapshot is not None:
             self._journal += entries
-        saved = _row.snapshot(new, False)
+        saved = _row.save_new(new)
         rekey = _row.key_changes(dirty)
         try:
             for cls, group in itertools.groupby(new, type):
@@ -726,7 +726,7 @@ class Session:
             for cls, group in _by_class(deleted):
                 await self._flush_step("DELETE", cls, group, persistence.delete_many)
         except BaseException:
-            _row.restore(saved, self, False)
+            _row.restore_new(new, saved, self)
             _row.rewind(entries, self)
             raise
         self._pending.clear()

@@ -16,6 +16,7 @@ import json as _json
 import uuid as _uuid
 from typing import Any, Callable
 
+from asyncqlio._speedups import _convert
 from asyncqlio.exc import SchemaError
 
 Processor = Callable[[Any], Any] | None
@@ -174,12 +175,6 @@ class BigSerial(Serial):
     _pg = "BIGSERIAL"
 
 
-def _sqlite_real(value: Any) -> Any:
-    # SQLite turns a NaN into NULL; as text it stays NaN, equal to itself and sorting last,
-    # as on PostgreSQL
-    return value if value == value else "NaN"
-
-
 class Real(ColumnType):
     """A double-precision float (``DOUBLE PRECISION`` on PostgreSQL, ``REAL`` on SQLite)."""
 
@@ -196,7 +191,7 @@ class Real(ColumnType):
         return "DOUBLE PRECISION" if dialect == POSTGRESQL else "REAL"
 
     def _bind(self, dialect: str) -> Processor:
-        return _sqlite_real if dialect == SQLITE else None
+        return _convert.sqlite_real if dialect == SQLITE else None
 
     def _result(self, dialect: str) -> Processor:
         # SQLite keeps whole REALs as integers and RETURNING hands them out that way
@@ -333,7 +328,7 @@ class Timestamp(ColumnType):
         if dialect != SQLITE:
             return None
         # str() of a naive datetime is isoformat(" "), SQLite's own format, in C
-        return _sqlite_utc if self.timezone else str
+        return _sqlite_utc if self.timezone else _convert.sqlite_datetime
 
     def _result(self, dialect: str) -> Processor:
         if dialect != SQLITE:

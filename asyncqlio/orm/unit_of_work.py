@@ -167,7 +167,7 @@ class Snapshot:
         since_written = sess._journal[self.journal_start:]
         del sess._journal[self.journal_start:]
         _row.revert(since_written, sess)
-        _row.restore(self.rows, sess, True)
+        _row.restore(self.rows, sess)
         sess.identity_map = self.identity_map.copy()
         for row, _ in since_written:
             if id(row) not in saved:
