@@ -253,3 +253,31 @@ async def test_batched_updates_find_rows_by_converted_keys(ready):
     assert len(stored) == 120
     assert stored[(moved.sensor, moved.at)] == moved.value
     assert sorted(stored.values()) == sorted([decimal.Decimal(n + 1) for n in range(40)] * 3)
+
+
+Wide = type("Wide", (Table,), {
+    "__module__": __name__,
+    "id": Column(Integer, primary_key=True),
+    **{f"c{n}": Column(Integer, nullable=True) for n in range(70)},
+    "stamp": Column(Timestamp, nullable=True),
+}, table_name="wide")
+
+
+async def test_rows_wider_than_64_columns(ready):
+    """Past 64 columns a row converts every column on load and a flush groups rows by a
+    tuple of their columns instead of a bit mask."""
+    await Wide.create()
+    when = datetime.datetime(2024, 2, 3, 4, 5, 6)
+    rows = [Wide(**{f"c{n}": n + i for n in range(70)}, stamp=when) for i in range(3)]
+    rows += [Wide(c69=100 + i) for i in range(3)]  # another set of columns
+    async with ready.get_session() as sess:
+        sess.add_all(rows)
+    async with ready.get_session() as sess:
+        loaded = await sess.select(Wide).order_by(Wide.id)
+        assert [(w.c0, w.c69, w.stamp) for w in loaded] == \
+            [(0, 69, when), (1, 70, when), (2, 71, when)] + [(None, 100 + i, None) for i in range(3)]
+        for w in loaded:
+            w.c68 = -w.id
+    async with ready.get_session() as sess:
+        assert [w.c68 for w in await sess.select(Wide).order_by(Wide.id)] == \
+            [-r.id for r in rows]

@@ -597,21 +597,36 @@ def _present(values) -> tuple:
 @cython.ccall
 def group_by_columns(rows) -> list:
     """Consecutive runs of rows of one class that give the same columns:
-    ``[(cls, column indexes, rows), ...]``, in the order the rows came."""
+    ``[(cls, column indexes, rows), ...]``, in the order the rows came. The columns given are
+    compared as a bit mask (as a tuple beyond 64 columns)."""
     out: list = []
     row: RowBase
+    i: cython.Py_ssize_t
+    n: cython.Py_ssize_t
+    mask: cython.ulonglong
+    last_mask: cython.ulonglong = 0
     last_cls = None
     last_key = None
     current: list = None
     for obj in rows:
         row = cython.cast(RowBase, obj)
         materialize(row)
-        key = _present(row._values)
-        if type(obj) is not last_cls or key != last_key:
+        values = row._values
+        n = len(values)
+        mask = 0
+        key = None
+        if n <= LAZY_COLUMNS:
+            for i in range(n):
+                if values[i] is not NO_VALUE:
+                    mask |= cython.cast(cython.ulonglong, 1) << i
+        else:
+            key = _present(values)
+        if type(obj) is not last_cls or mask != last_mask or key != last_key:
             current = []
             last_cls = type(obj)
+            last_mask = mask
             last_key = key
-            out.append((last_cls, key, current))
+            out.append((last_cls, _present(values) if key is None else key, current))
         current.append(obj)
     return out
 
