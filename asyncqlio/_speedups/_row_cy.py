@@ -637,6 +637,18 @@ def _unchanged(new, old) -> cython.bint:
 
 
 @cython.ccall
+def of_state(rows, state: cython.int) -> list:
+    """The rows in ``state``."""
+    row: RowBase
+    out: list = []
+    for obj in rows:
+        row = cython.cast(RowBase, obj)
+        if row._state == state:
+            out.append(obj)
+    return out
+
+
+@cython.ccall
 def group_by_changes(rows) -> list:
     """Rows grouped by class and the set of columns whose value really changed:
     ``[(cls, column indexes, rows), ...]``. Rows with nothing changed drop out, their

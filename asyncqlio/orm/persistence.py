@@ -257,30 +257,37 @@ async def update(sess: "Session", row: TableBase) -> TableBase:
 
 async def update_many(sess: "Session", rows: list[TableBase]) -> None:
     """UPDATE the changed columns of many rows, one statement per table and set of changed
-    columns: ``UPDATE ... FROM unnest(arrays)`` on PostgreSQL, ``UPDATE ... FROM (VALUES
-    ...)`` on SQLite (executemany before SQLite 3.33)."""
-    dialect = sess.dialect
+    columns (:func:`update_group`)."""
     for cls, changed, group in _row.group_by_changes(rows):
-        if len(group) == 1:
-            await update(sess, group[0])
-            continue
-        info = cls.__table__
-        key = (dialect.name, changed)
-        plan = info.update_plans.get(key)
-        if plan is None:
-            plan = info.update_plans[key] = _update_plan(dialect, info, changed)
-        sql, procs = plan
-        if isinstance(sql, _Values):
-            count = await sql.run(sess, group, changed, procs, info.pk_indexes)
+        await update_group(sess, cls, changed, group)
+
+
+async def update_group(sess: "Session", cls: type, changed: tuple[int, ...],
+                       group: list[TableBase]) -> None:
+    """UPDATE rows of ``cls`` whose changed columns are ``changed``: ``UPDATE ... FROM
+    unnest(arrays)`` on PostgreSQL, ``UPDATE ... FROM (VALUES ...)`` on SQLite (executemany
+    before SQLite 3.33)."""
+    if len(group) == 1:
+        await update(sess, group[0])
+        return
+    dialect = sess.dialect
+    info = cls.__table__
+    key = (dialect.name, changed)
+    plan = info.update_plans.get(key)
+    if plan is None:
+        plan = info.update_plans[key] = _update_plan(dialect, info, changed)
+    sql, procs = plan
+    if isinstance(sql, _Values):
+        count = await sql.run(sess, group, changed, procs, info.pk_indexes)
+    else:
+        params = _row.write_params(group, changed, procs, info.pk_indexes)
+        if dialect.numeric:
+            count = await sess._execute(sql, list(zip(*params)))
         else:
-            params = _row.write_params(group, changed, procs, info.pk_indexes)
-            if dialect.numeric:
-                count = await sess._execute(sql, list(zip(*params)))
-            else:
-                count = await sess._executemany(sql, params)
-        if count != len(group):
-            raise StaleDataError(f"UPDATE of {len(group)} {cls.__name__} rows matched {count}")
-        _row.mark_written(group, sess)
+            count = await sess._executemany(sql, params)
+    if count != len(group):
+        raise StaleDataError(f"UPDATE of {len(group)} {cls.__name__} rows matched {count}")
+    _row.mark_written(group, sess)
 
 
 def _update_plan(dialect: Dialect, info: Any,

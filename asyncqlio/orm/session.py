@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Iterator, Mapping, Sequence
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.backends.base import Connection, Dialect, translate_params
@@ -708,7 +708,7 @@ class Session:
         if not (self._pending or self._dirty or self._deleted):
             return
         new = list(self._pending.values())
-        dirty = [r for r in self._dirty.values() if r._state == _row.PERSISTENT]
+        dirty = _row.of_state(self._dirty.values(), _row.PERSISTENT)
         deleted = list(self._deleted.values())
         # for putting the rows back if a statement fails: an INSERT fills values in place,
         # an UPDATE or DELETE only replaces the history and the state
@@ -720,11 +720,13 @@ class Session:
         rekey = _row.key_changes(dirty)
         try:
             for cls, group in itertools.groupby(new, type):
-                await self._flush_step("INSERT", cls, list(group), persistence.insert)
-            for cls, group in _by_class(dirty):
-                await self._flush_step("UPDATE", cls, group, persistence.update_many)
+                group = list(group)
+                await self._flush_step("INSERT", cls, group, persistence.insert(self, group))
+            for cls, changed, group in _row.group_by_changes(dirty):
+                await self._flush_step("UPDATE", cls, group,
+                                       persistence.update_group(self, cls, changed, group))
             for cls, group in _by_class(deleted):
-                await self._flush_step("DELETE", cls, group, persistence.delete_many)
+                await self._flush_step("DELETE", cls, group, persistence.delete_many(self, group))
         except BaseException:
             _row.restore_new(new, saved, self)
             _row.rewind(entries, self)
@@ -738,9 +740,10 @@ class Session:
         for row in deleted:
             self._forget(row)
 
-    async def _flush_step(self, verb: str, cls: type, rows: list[TableBase], write: Any) -> None:
+    async def _flush_step(self, verb: str, cls: type, rows: list[TableBase],
+                          write: Awaitable[Any]) -> None:
         try:
-            await write(self, rows)
+            await write
         except Exception as e:
             which = repr(rows[0]) if len(rows) == 1 else f"{len(rows)} rows, the first {rows[0]!r}"
             e.add_note(f"flush: {verb} into {cls.__table__.name} failed ({which})")
