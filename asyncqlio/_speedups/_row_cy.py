@@ -652,24 +652,58 @@ def of_state(rows, state: cython.int) -> list:
 def group_by_changes(rows) -> list:
     """Rows grouped by class and the set of columns whose value really changed:
     ``[(cls, column indexes, rows), ...]``. Rows with nothing changed drop out, their
-    history cleared."""
+    history cleared. The changed columns are compared as a bit mask (as a tuple beyond 64
+    columns), and a row like the one before it skips the lookup."""
     groups: dict = {}
     row: RowBase
+    index: cython.Py_ssize_t
+    mask: cython.ulonglong
+    last_mask: cython.ulonglong = 0
+    wide: cython.bint
+    last_cls = None
+    last_group: list = None
     for obj in rows:
         row = cython.cast(RowBase, obj)
-        if row._history is None:
+        history = row._history
+        if history is None:
             continue
-        key_changed = changed(row)
-        if not key_changed:
+        values = row._values
+        mask = 0
+        wide = False
+        for i, old in history.items():
+            index = i
+            if not _unchanged(values[index], old):
+                if index < LAZY_COLUMNS:
+                    mask |= cython.cast(cython.ulonglong, 1) << index
+                else:
+                    wide = True
+        if wide:
+            key = (type(obj), changed(row))
+        elif mask == 0:
             row._history = None
             continue
-        key = (type(obj), key_changed)
+        elif type(obj) is last_cls and mask == last_mask:
+            last_group.append(obj)
+            continue
+        else:
+            key = (type(obj), mask)
         group = groups.get(key)
         if group is None:
-            groups[key] = [obj]
-        else:
-            group.append(obj)
-    return [(key[0], key[1], group) for key, group in groups.items()]
+            group = groups[key] = []
+        group.append(obj)
+        if not wide:
+            last_cls = type(obj)
+            last_mask = mask
+            last_group = group
+    return [(cls, k if type(k) is tuple else _bits(k), group)
+            for (cls, k), group in groups.items()]
+
+
+@cython.cfunc
+def _bits(mask: cython.ulonglong) -> tuple:
+    """The indexes of the bits set in ``mask``, in order."""
+    i: cython.Py_ssize_t
+    return tuple([i for i in range(LAZY_COLUMNS) if (mask >> i) & 1])
 
 
 @cython.cfunc
