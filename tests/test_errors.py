@@ -4,16 +4,20 @@ nothing; connections that were interrupted or lost never come back from the pool
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
 
 import asyncpg
 import pytest
 
 from asyncqlio import Column, DatabaseInterface, Integer, String, table_base
-from asyncqlio.exc import (DatabaseException, IntegrityError, InterfaceError, OperationalError,
-                           PendingRollbackError, PoolTimeout, ProgrammingError,
-                           SessionClosedError)
+from asyncqlio.exc import (DatabaseException, DataError, IntegrityError, InterfaceError,
+                           OperationalError, PendingRollbackError, PoolTimeout,
+                           ProgrammingError, SessionClosedError)
 
 Table = table_base()
 
@@ -56,6 +60,13 @@ async def test_duplicate_key_is_an_integrity_error_caused_by_the_driver_error(db
     assert isinstance(error, DatabaseException)
     assert isinstance(error.__cause__, DRIVER_INTEGRITY[backend])
     assert error.orig is error.__cause__
+    # the driver's message, detail included, without a class name (regression: the message
+    # began "IntegrityError: ", so tracebacks showed "IntegrityError: IntegrityError: ...")
+    assert str(error) == {
+        "sqlite": "UNIQUE constraint failed: items.name",
+        "postgresql": 'duplicate key value violates unique constraint "items_name_key"\n'
+                      "DETAIL:  Key (name)=(a) already exists.",
+    }[backend]
 
 
 async def test_not_null_violation_is_an_integrity_error(db):
@@ -353,3 +364,139 @@ async def test_exhausted_pool_times_out_naming_its_limits(dsn):
                     await sess.fetch("SELECT 1 AS one")
         assert db.pool.checkedout() == 0
         assert await db.fetch("SELECT 1 AS one") == {"one": 1}
+
+
+# --- messages: the driver's own, once (regression: "IntegrityError: IntegrityError: ...")
+
+FAILURES = [
+    (IntegrityError, "INSERT INTO items (id, name, qty) VALUES (2, 'a', 0)"),
+    (IntegrityError, "INSERT INTO items (id, name, qty) VALUES (3, 'b', NULL)"),
+    (ProgrammingError, "SELEKT 1"),
+    (ProgrammingError, "SELECT * FROM no_such_table"),
+    (DataError, "INSERT INTO items (id, name, qty) VALUES (4, 'c', {big})"),
+]
+
+
+@pytest.mark.parametrize("expected, sql", FAILURES)
+async def test_error_message_is_the_drivers_message_without_a_class_name(db, expected, sql):
+    async with db.get_session() as sess:
+        await sess.execute("INSERT INTO items (id, name, qty) VALUES (1, 'a', 0)")
+        with pytest.raises(expected) as info:
+            await sess.execute(sql, {"big": 2 ** 70} if "{big}" in sql else None)
+        await sess.rollback()
+    error = info.value
+    assert error.orig is error.__cause__ is not None
+    assert str(error) == str(error.__cause__) != ""
+    shown = f"{type(error).__name__}: {error}"  # as a traceback or logging shows it
+    assert type(error.__cause__).__name__ not in shown.partition(": ")[2]
+    assert shown.count("Error: ") == 1
+
+
+async def test_closed_connection_message_is_the_drivers(db):
+    sess = db.get_session()
+    await sess.start()
+    try:
+        await sess.conn.raw.close()
+        with pytest.raises((InterfaceError, OperationalError)) as info:
+            await sess.execute("SELECT 1")
+        await sess.rollback()
+    finally:
+        await sess.close()
+    assert str(info.value) == str(info.value.__cause__) != ""
+    assert not str(info.value).startswith(type(info.value.__cause__).__name__)
+
+
+async def test_refused_postgresql_connection_names_host_and_port_not_the_password():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = DatabaseInterface(f"postgresql://postgres:topsecret@127.0.0.1:{port}/test")
+    with pytest.raises(OperationalError) as info:
+        await db.connect()
+    message = str(info.value)
+    assert message.startswith(f"cannot connect to PostgreSQL at 127.0.0.1:{port} as 'postgres': ")
+    assert "Connect call failed" in message and "ConnectionRefusedError" not in message
+    assert "topsecret" not in message and "topsecret" not in repr(info.value)
+    assert isinstance(info.value.__cause__, OSError)
+
+
+async def test_postgresql_connect_timeout_says_so():
+    """A timeout has no message of its own: it is not left blank."""
+    with socket.socket() as silent:  # accepts the TCP connection and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        db = DatabaseInterface(f"postgresql://postgres:topsecret@127.0.0.1:{port}/test"
+                               "?connect_timeout=0.2")
+        with pytest.raises(OperationalError) as info:
+            await db.connect()
+    assert str(info.value) == (f"cannot connect to PostgreSQL at 127.0.0.1:{port} as "
+                               "'postgres': timed out after 0.2 s")
+    assert isinstance(info.value.__cause__, TimeoutError)
+
+
+# --- a SQLite file that cannot be opened (regression: aiosqlite's thread outlived the loop)
+
+def _sqlite_workers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+
+
+async def test_sqlite_file_in_a_missing_directory_fails_once_and_leaves_no_thread(tmp_path):
+    path = tmp_path / "no" / "such" / "dir" / "x.db"
+    before = len(_sqlite_workers())
+    db = DatabaseInterface(f"sqlite:///{path}")
+    with pytest.raises(OperationalError) as info:
+        await db.connect()
+    assert str(info.value) == f"cannot open SQLite database {path}: unable to open database file"
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+    with pytest.raises(OperationalError):
+        async with db.get_session() as sess:
+            await sess.execute("SELECT 1")
+    await db.close()
+    assert len(_sqlite_workers()) == before
+
+
+MISSING_DIRECTORY_SCRIPT = """
+import asyncio, logging, sys, threading, time
+from asyncqlio import DatabaseInterface
+from asyncqlio.exc import OperationalError
+
+class Slow(logging.Handler):
+    # holds aiosqlite's worker thread back before it stops, so it loses the race with the
+    # end of the event loop every time rather than now and then
+    def emit(self, record):
+        if (threading.current_thread() is not threading.main_thread()
+                and "close_and_stop" in record.getMessage()):
+            time.sleep(0.05)
+
+logging.getLogger("aiosqlite").addHandler(Slow())
+logging.getLogger("aiosqlite").setLevel(logging.DEBUG)
+
+async def main(attempt):
+    db = DatabaseInterface(sys.argv[1])
+    try:
+        if attempt:
+            async with db.get_session() as sess:
+                await sess.execute("SELECT 1")
+        else:
+            await db.connect()
+    except OperationalError as e:
+        print(f"{type(e).__name__}: {e}")
+
+for attempt in range(2):  # the loop ends right after the failure
+    asyncio.run(main(attempt))
+"""
+
+
+def test_failed_sqlite_open_prints_nothing_when_the_loop_ends(tmp_path):
+    """Regression: "Exception in thread ... RuntimeError: Event loop is closed" after
+    ``asyncio.run`` returned: aiosqlite queues its worker thread's stop without waiting, and
+    the thread reported it to the closed loop."""
+    path = tmp_path / "no" / "such" / "dir" / "x.db"
+    done = subprocess.run([sys.executable, "-c", MISSING_DIRECTORY_SCRIPT, f"sqlite:///{path}"],
+                          capture_output=True, text=True, timeout=60)
+    assert "Exception in thread" not in done.stderr
+    assert "Event loop is closed" not in done.stderr
+    assert done.stderr == "" and done.returncode == 0
+    expected = f"OperationalError: cannot open SQLite database {path}: unable to open database file"
+    assert done.stdout.splitlines() == [expected] * 2

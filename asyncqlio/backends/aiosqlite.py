@@ -10,13 +10,14 @@ import asyncio
 import datetime
 import decimal
 import sqlite3
+import threading
 import uuid
 from typing import Any, AsyncIterator, Sequence
 
 import aiosqlite
 
 from asyncqlio import exc
-from asyncqlio.backends.base import Connection, Dialect
+from asyncqlio.backends.base import Connection, Dialect, driver_message
 from asyncqlio.url import URL
 
 DIALECT = Dialect("sqlite", numeric=False, max_params=32766,
@@ -42,6 +43,16 @@ def _adapt(params: Sequence[Any]) -> Sequence[Any]:
     return params
 
 
+async def _stopped(raw: aiosqlite.Connection) -> None:
+    """Wait for the worker thread of a connection that failed to open. aiosqlite queues its
+    stop without awaiting it, and the thread reports the stop to this event loop: were the
+    loop closed by then (a script ending in ``asyncio.run``), the thread would die printing
+    "RuntimeError: Event loop is closed"."""
+    thread = getattr(raw, "_thread", raw)  # aiosqlite < 0.21: the connection is the thread
+    if isinstance(thread, threading.Thread) and thread.ident is not None:
+        await asyncio.shield(asyncio.to_thread(thread.join))
+
+
 class AiosqliteConnection(Connection):
     dialect = DIALECT
     raw: aiosqlite.Connection
@@ -51,7 +62,7 @@ class AiosqliteConnection(Connection):
             # the statement runs on in aiosqlite's thread: stop it, so closing is prompt
             self.raw._connection.interrupt()
             return error
-        msg = f"{type(error).__name__}: {error}"
+        msg = driver_message(error)
         if isinstance(error, sqlite3.IntegrityError):
             return exc.IntegrityError(msg, error)
         if isinstance(error, sqlite3.OperationalError):
@@ -176,14 +187,19 @@ class Connector:
         self._anchor: aiosqlite.Connection | None = None
 
     async def _open(self) -> aiosqlite.Connection:
+        raw = aiosqlite.connect(self.path, isolation_level=None, uri=self.uri,
+                                timeout=self.busy_timeout, **self.driver_options)
         try:
-            raw = await aiosqlite.connect(self.path, isolation_level=None, uri=self.uri,
-                                          timeout=self.busy_timeout, **self.driver_options)
+            await raw
             await raw.execute("PRAGMA case_sensitive_like = ON")
             await raw.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.Error as e:
-            raise exc.OperationalError(f"cannot open SQLite database {self.url.address}: {e}",
-                                       e) from e
+        except BaseException as e:
+            await raw.close()  # where it opened
+            await _stopped(raw)
+            if isinstance(e, sqlite3.Error):
+                raise exc.OperationalError(f"cannot open SQLite database {self.url.address}: "
+                                           f"{driver_message(e)}", e) from e
+            raise
         return raw
 
     async def connect(self) -> AiosqliteConnection:

@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Sequence
 import asyncpg
 
 from asyncqlio import exc
-from asyncqlio.backends.base import Connection, Dialect
+from asyncqlio.backends.base import Connection, Dialect, driver_message
 from asyncqlio.url import URL
 
 DIALECT = Dialect("postgresql", numeric=True, max_params=32767, copy=True)
@@ -65,10 +65,10 @@ class AsyncpgConnection(Connection):
             self.broken = True  # lost, or its protocol state is confused: never reuse it
         for driver_type, ours in _ERRORS:
             if isinstance(error, driver_type):
-                return ours(f"{type(error).__name__}: {error}", error)
+                return ours(driver_message(error), error)
         if isinstance(error, (OverflowError, TypeError, ValueError)) and not isinstance(error, exc.DatabaseException):
             # asyncpg rejects a Python value that does not fit the column's type client-side
-            return exc.DataError(f"{type(error).__name__}: {error}", error)
+            return exc.DataError(driver_message(error), error)
         return error
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -155,10 +155,15 @@ class Connector:
                                         connection_class=_UniqueNames, **self.options)
         except (OSError, asyncio.TimeoutError, asyncpg.PostgresError,
                 asyncpg.InterfaceError) as e:
-            reason = str(e).replace(url.password, "***") if url.password else str(e)
+            if isinstance(e, TimeoutError) and not str(e):
+                reason = f"timed out after {self.connect_timeout:g} s"
+            else:
+                reason = driver_message(e)
+            if url.password:
+                reason = reason.replace(url.password, "***")
             raise exc.OperationalError(
-                f"cannot connect to PostgreSQL at {url.address} as {url.username!r}: "
-                f"{type(e).__name__}: {reason}", e) from e
+                f"cannot connect to PostgreSQL at {url.address} as {url.username!r}: {reason}",
+                e) from e
         return AsyncpgConnection(raw, echo=self.echo, hide_parameters=self.hide_parameters)
 
     async def close(self) -> None:

@@ -60,6 +60,13 @@ def translate_params(dialect: Dialect, sql: str,
     return _PARAM.sub(repl, sql), args
 
 
+def driver_message(error: BaseException) -> str:
+    """The message of the asyncqlio error that wraps a driver error: the driver's own text,
+    without its class name, which the wrapper's class would repeat ("IntegrityError:
+    IntegrityError: ...") and ``__cause__`` keeps; a bare class (a timeout) names itself."""
+    return str(error) or type(error).__name__
+
+
 _NO_LISTENERS = Dispatch()
 
 

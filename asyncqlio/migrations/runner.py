@@ -24,8 +24,7 @@ class MigrationError(DatabaseException):
 
     def __init__(self, migration: Migration, direction: str, error: BaseException) -> None:
         detail, kind = str(error), type(error).__name__
-        if not detail.startswith(kind + ":"):  # driver errors already name their class
-            detail = f"{kind}: {detail}" if detail else kind
+        detail = f"{kind}: {detail}" if detail else kind
         super().__init__(f"{direction} of migration {migration.label} failed and was rolled "
                          f"back: {detail}{_where(migration, error)}")
         self.migration = migration

@@ -347,7 +347,7 @@ class DDLSession(Session):
                 await self._ddl(f"INSERT INTO {quote(temp)} ({names}) "
                                 f"SELECT {', '.join(exprs)} FROM {quote(table)}")
             except IntegrityError as e:  # a stored row breaks the changed table: say which
-                detail = str(e).replace(temp, table).removeprefix("IntegrityError: ")
+                detail = str(e).replace(temp, table)
                 raise IntegrityError(f"cannot change table {table!r}: {detail}",
                                      getattr(e, "orig", None)) from e
         await self._ddl(f"DROP TABLE {quote(table)}")

@@ -116,8 +116,9 @@ class Session:
         #: ``(row, history)`` of each row written by a flush in this transaction, so a
         #: rollback can take back the changes of rows loaded after it began
         self._journal: list[tuple[TableBase, Any]] = []
-        #: rows inserted in this transaction: a rollback makes them transient again
-        self._inserted: dict[int, TableBase] = {}
+        #: rows inserted in this transaction, in order: a rollback makes them transient again
+        #: (those deleted or expunged since too: their row does not exist either)
+        self._inserted: list[TableBase] = []
         self._transaction: SessionTransaction | None = None
         #: open savepoints, innermost last
         self._checkpoints: list[SessionTransaction] = []
@@ -494,7 +495,7 @@ class Session:
             mapped = self.identity_map.get(identity_key(row))
             if mapped is None:
                 self._track((row,))
-                self._inserted[id(row)] = row
+                self._inserted.append(row)
             elif mapped is not row:  # an upsert of a row the session has: it takes the values
                 _row.load_into(mapped, list(row._values), (), self)
                 self._dirty.pop(id(mapped), None)
@@ -532,7 +533,6 @@ class Session:
                 self.identity_map.pop(key)
             else:  # its key changed since it was mapped
                 self.identity_map.discard(row)
-        self._inserted.pop(id(row), None)
         self._pending.pop(id(row), None)
         self._dirty.pop(id(row), None)
         self._deleted.pop(id(row), None)
@@ -735,7 +735,7 @@ class Session:
         self._dirty.clear()
         self._deleted.clear()
         self._track(new)
-        self._inserted.update(zip(map(id, new), new))
+        self._inserted += new
         self._rekey(rekey)
         for row in deleted:
             self._forget(row)
@@ -754,7 +754,7 @@ class Session:
         self._pending.pop(id(row), None)
         await persistence.insert(self, [row])
         self._track((row,))
-        self._inserted[id(row)] = row
+        self._inserted.append(row)
         return row
 
     async def update_now(self, row: TableBase) -> TableBase:

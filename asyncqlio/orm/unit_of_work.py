@@ -136,7 +136,8 @@ class Snapshot:
         self.identity_map = sess.identity_map.copy()
         self.pending = dict(sess._pending)
         self.deleted = dict(sess._deleted)
-        self.inserted = dict(sess._inserted)
+        #: where this began in the session's list of inserted rows
+        self.inserted = len(sess._inserted)
         tracked = {id(r): r for r in self.identity_map.rows()}
         if nested:
             # only a savepoint's rollback keeps unwritten rows (a full rollback forgets
@@ -156,11 +157,12 @@ class Snapshot:
         since = [r for r in sess.identity_map.rows() if id(r) not in saved]
         # inserted since: transient again; loaded since: their unwritten changes taken back,
         # then detached (they may hold values written after this point)
-        loaded_since = [r for r in since if id(r) not in sess._inserted]
+        inserted = {id(r) for r in sess._inserted}
+        loaded_since = [r for r in since if id(r) not in inserted]
         _row.revert([(r, None) for r in loaded_since if r._history is not None], sess)
         _row.detach(loaded_since, _row.DETACHED)
-        _row.detach([r for k, r in sess._inserted.items() if k not in self.inserted],
-                    _row.TRANSIENT)
+        _row.detach(sess._inserted[self.inserted:], _row.TRANSIENT)
+        del sess._inserted[self.inserted:]
         _row.detach([r for k, r in sess._pending.items() if k not in saved], _row.TRANSIENT)
         # rows loaded since and written: back to their loaded values (the saved rows are
         # then overwritten by their snapshot)
@@ -172,7 +174,6 @@ class Snapshot:
         for row, _ in since_written:
             if id(row) not in saved:
                 sess.identity_map.put(identity_key(row), row)
-        sess._inserted = dict(self.inserted)
         if keep_new:
             sess._pending = dict(self.pending)
             sess._deleted = dict(self.deleted)
