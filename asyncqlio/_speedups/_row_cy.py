@@ -77,7 +77,7 @@ class RowBase:
     _expired = cython.declare(cython.bint, visibility="public")
 
     def __init__(self, **values):
-        # a model class gets a keyword-only __init__ of its own (schema.constructor); this
+        # a model class gets a keyword-only __init__ of its own (schema._constructor); this
         # one serves subclasses that define __init__ and call super().__init__(**values)
         info = type(self).__table__
         init_row(self, info.init_plan, info.attrs, values)
