@@ -74,3 +74,24 @@ def test_sqlite_datetime_text_is_what_str_gives():
     aware = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
     assert _convert.sqlite_datetime(aware) == str(aware)
     assert _convert.sqlite_real(float("nan")) == "NaN" and _convert.sqlite_real(1.5) == 1.5
+
+
+def test_identity_map_references_stay_out_of_the_collector():
+    """Compiled, the identity map's weak references are untracked by the cyclic collector
+    (they hold nothing it could follow), so loading rows adds only the rows to its work."""
+    import gc
+
+    from asyncqlio import Column, Integer, table_base
+    from asyncqlio._speedups import _row
+
+    class Probe(table_base(), table_name="probe"):
+        id = Column(Integer, primary_key=True)
+
+    m: dict = {}
+    rows = _row.hydrate_identity(Probe, [(1,), (2,)], (), None, m, (0,))
+    assert [ref() for ref in m.values()] == rows
+    if speedups.COMPILED:
+        assert not any(gc.is_tracked(ref) for ref in m.values())
+    del rows
+    gc.collect()
+    assert [ref() for ref in m.values()] == [None, None]

@@ -14,13 +14,25 @@ except ModuleNotFoundError:  # running uncompiled without Cython installed
 
 from asyncqlio.exc import ArgumentError, ExpiredAttributeError
 
-if cython.compiled:  # the identity map's weak references, made without a Python-level call
+if cython.compiled:
     from cython.cimports.cpython.weakref import PyWeakref_NewRef
 else:
     from weakref import ref as _weakref
 
-    def PyWeakref_NewRef(obj, callback):
-        return _weakref(obj, callback)
+
+@cython.cfunc
+@cython.inline
+def _weak(obj) -> object:
+    """A weak reference for the identity map, made without a Python-level call and kept out
+    of the cyclic collector: with no callback it holds no reference the collector could
+    follow, and it would otherwise be one more object for every collection to visit (the
+    map makes one per row loaded)."""
+    if cython.compiled:
+        ref = PyWeakref_NewRef(obj, None)
+        PyObject_GC_UnTrack(ref)
+    else:
+        ref = _weakref(obj)
+    return ref
 
 
 class _Sentinel:
@@ -347,7 +359,7 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
         row._loaders = per_column
         row._state = _PERSISTENT
         row._session = session
-        identity_map[key] = PyWeakref_NewRef(row, None)
+        identity_map[key] = _weak(row)
         out.append(row)
     return out
 
@@ -824,7 +836,7 @@ def track(rows, by_class: dict, session):
                 continue
             if other is not None:
                 return obj, key, other
-        rows_of[key] = PyWeakref_NewRef(obj, None)
+        rows_of[key] = _weak(obj)
         row._session = session
     return None
 
