@@ -314,10 +314,10 @@ class Session:
         loaders = info.loaders_for(self.dialect.name)
         if not info.pk_indexes:
             return _row.hydrate(cls, records, loaders, self)
-        rows = _row.hydrate_identity(cls, records, loaders, self, self.identity_map.of(cls),
-                                     info.pk_indexes)
+        # swept before adding, not after: the rows a load just made are all alive
         self.identity_map.sweep(cls)
-        return rows
+        return _row.hydrate_identity(cls, records, loaders, self, self.identity_map.of(cls),
+                                     info.pk_indexes)
 
     @property
     def no_autoflush(self) -> _NoAutoflush:
@@ -516,9 +516,9 @@ class Session:
     # --- the identity map
     def _track(self, rows: Iterable[TableBase]) -> None:
         """Put written rows into the identity map (under their current key)."""
-        conflict = _row.track(rows, self.identity_map.by_class, self)
         for cls in self.identity_map.by_class:
             self.identity_map.sweep(cls)
+        conflict = _row.track(rows, self.identity_map.by_class, self)
         if conflict is not None:
             row, key, other = conflict
             raise InvalidRequestError(
