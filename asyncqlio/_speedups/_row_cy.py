@@ -587,6 +587,19 @@ def detach(rows, state: cython.int):
 
 
 @cython.ccall
+def detach_mapped(by_class: dict, state: cython.int):
+    """:func:`detach` every live row of an identity map (class -> {key: weak reference})."""
+    row: RowBase
+    for rows_of in by_class.values():
+        for wr in rows_of.values():
+            obj = wr()
+            if obj is not None:
+                row = cython.cast(RowBase, obj)
+                row._session = None
+                row._state = state
+
+
+@cython.ccall
 def load_into(obj, record, loaders: tuple, session):
     """Overwrite a row's values with what the database returned; its history is cleared."""
     row: RowBase = cython.cast(RowBase, obj)

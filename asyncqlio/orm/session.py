@@ -581,7 +581,7 @@ class Session:
 
     def expunge_all(self) -> None:
         """Detach every row."""
-        _row.detach(self.identity_map.rows(), _row.DETACHED)
+        _row.detach_mapped(self.identity_map.by_class, _row.DETACHED)
         _row.detach(self._pending.values(), -1)
         _row.detach(self._deleted.values(), -1)
         for row in self._deleted.values():
