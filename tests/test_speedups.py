@@ -95,3 +95,33 @@ def test_identity_map_references_stay_out_of_the_collector():
     del rows
     gc.collect()
     assert [ref() for ref in m.values()] == [None, None]
+
+
+def test_hydration_leaves_the_collector_as_it_found_it():
+    """Hydration pauses the cyclic collector while it builds rows, and puts it back as it
+    was, also when converting a key fails."""
+    import gc
+
+    import pytest
+
+    from asyncqlio import Column, Integer, table_base
+    from asyncqlio._speedups import _row
+
+    class Probe2(table_base(), table_name="probe2"):
+        id = Column(Integer, primary_key=True)
+
+    def broken(value):
+        raise ValueError("bad key")
+
+    was = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            assert len(_row.hydrate(Probe2, [(1,), (2,)], (), None)) == 2
+            assert len(_row.hydrate_identity(Probe2, [(1,)], (), None, {}, (0,))) == 1
+            assert gc.isenabled() is state
+            with pytest.raises(ValueError, match="bad key"):
+                _row.hydrate_identity(Probe2, [(1,)], ((0, broken),), None, {}, (0,))
+            assert gc.isenabled() is state
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -2,3 +2,5 @@
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)
+    int PyGC_Enable()
+    int PyGC_Disable()
