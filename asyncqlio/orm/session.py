@@ -24,7 +24,7 @@ from asyncqlio.orm.results import (AsyncResult, Result, ResultGenerator, ResultS
                                    row_class)
 from asyncqlio.orm.schema import TableBase
 from asyncqlio.orm.unit_of_work import (IdentityMap, Key, SessionTransaction, Snapshot,
-                                        identity_key)
+                                        end_block, identity_key)
 
 if TYPE_CHECKING:
     from asyncqlio.db import DatabaseInterface
@@ -169,14 +169,7 @@ class Session:
         if self.state is SessionState.CLOSED:
             return  # closed inside the block: nothing left to commit or roll back
         try:
-            if exc_type is None:
-                try:
-                    await self.commit()
-                except BaseException:
-                    await self.rollback()
-                    raise
-            else:
-                await self.rollback()
+            await end_block(self, exc_type is not None)
         finally:
             await self.close()
 

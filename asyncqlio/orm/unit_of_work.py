@@ -184,6 +184,19 @@ class Snapshot:
         sess._dirty = {id(r): r for r in sess.identity_map.rows() if r._history is not None}
 
 
+async def end_block(target: Any, failed: bool) -> None:
+    """The end of an ``async with`` block over a session or a transaction: commit, or roll
+    back where the block failed or the commit did."""
+    if failed:
+        await target.rollback()
+        return
+    try:
+        await target.commit()
+    except BaseException:
+        await target.rollback()
+        raise
+
+
 class SessionTransaction:
     """``async with sess.begin():`` / ``async with sess.begin_nested():`` — commits (or
     releases the savepoint) on a clean exit, rolls back on an exception. Also
@@ -219,14 +232,7 @@ class SessionTransaction:
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if not self.is_active:
             return  # committed or rolled back inside the block
-        if exc_type is None:
-            try:
-                await self.commit()
-            except BaseException:
-                await self.rollback()
-                raise
-        else:
-            await self.rollback()
+        await end_block(self, exc_type is not None)
 
     def _check(self) -> None:
         if not self.is_active:
