@@ -648,8 +648,9 @@ def load_into(obj, record, loaders: tuple, session):
 # --- batched writes: what a flush reads out of many rows at once
 
 
-@cython.cfunc
-def _present(values) -> tuple:
+@cython.ccall
+def present(values) -> tuple:
+    """The indexes of the columns that hold a value (not NO_VALUE)."""
     return tuple([i for i in range(len(values)) if values[i] is not NO_VALUE])
 
 
@@ -679,13 +680,13 @@ def group_by_columns(rows) -> list:
                 if values[i] is not NO_VALUE:
                     mask |= cython.cast(cython.ulonglong, 1) << i
         else:
-            key = _present(values)
+            key = present(values)
         if type(obj) is not last_cls or mask != last_mask or key != last_key:
             current = []
             last_cls = type(obj)
             last_mask = mask
             last_key = key
-            out.append((last_cls, _present(values) if key is None else key, current))
+            out.append((last_cls, present(values) if key is None else key, current))
         current.append(obj)
     return out
 

@@ -2,7 +2,7 @@
 only, DELETE and upsert-style merge, each by primary key."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.backends.base import Dialect
@@ -365,11 +365,11 @@ async def _delete_one(sess: "Session", row: TableBase) -> int:
     return count
 
 
-def _given(row: TableBase) -> list[int]:
+def _given(row: TableBase) -> Sequence[int]:
     """The columns set on a row: a new row with no history was given every column that
     holds a value (see ``_row.init_given``); otherwise those in its history."""
     if row._history is None and row._state in (_row.TRANSIENT, _row.PENDING):
-        return [i for i, v in enumerate(row._values) if v is not NO_VALUE]
+        return _row.present(row._values)
     return sorted(row._history or ())
 
 
