@@ -14,7 +14,7 @@ def test_mode_matches_environment():
 
 def test_every_module_in_the_mode_asked_for():
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    for module in (speedups._row, speedups._compile):
+    for module in (speedups._row, speedups._compile, speedups._convert):
         name = module.__name__.rsplit(".", 1)[1]
         assert module._is_compiled() is (not NO_EXT), name
         assert module.__file__.endswith(suffixes) is (not NO_EXT), module.__file__

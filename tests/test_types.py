@@ -232,6 +232,39 @@ async def test_boolean_is_bool_and_filters(db):
         assert raw["n"] == 2
 
 
+
+async def test_sqlite_stores_booleans_as_integers_and_none_as_null(tmp_path):
+    """Booleans are written as the integers SQLite keeps (a bind processor for the ORM, an
+    adapter for raw SQL); None as NULL. An adapter the program registered itself stays."""
+    import sqlite3
+
+    from asyncqlio import DatabaseInterface
+    from asyncqlio._speedups import _convert
+    import asyncqlio.backends.aiosqlite  # noqa: F401 - registers the adapters
+
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)] is _convert.same
+    assert sqlite3.adapters[(bool, sqlite3.PrepareProtocol)] is _convert.sqlite_bool
+    db = DatabaseInterface(f"sqlite:///{tmp_path / 'b.db'}")
+    await db.connect()
+    try:
+        await _setup(db)
+        async with db.get_session() as sess:
+            sess.add_all([Typed(id=1, flag=True), Typed(id=2, flag=False), Typed(id=3)])
+            await sess.execute("INSERT INTO typed (id, flag, s) VALUES ({i}, {f}, {s})",
+                               {"i": 4, "f": True, "s": None})
+        async with db.get_session() as sess:
+            rows = await sess.cursor("SELECT id, flag, typeof(flag) AS t, typeof(s) AS ts "
+                                     "FROM typed ORDER BY id")
+            stored = [(r["id"], r["flag"], r["t"], r["ts"]) async for r in rows]
+            assert stored == [(1, 1, "integer", "null"), (2, 0, "integer", "null"),
+                              (3, None, "null", "null"), (4, 1, "integer", "null")]
+            assert [r.flag for r in await sess.select(Typed).order_by(Typed.id)] == \
+                [True, False, None, True]
+    finally:
+        await db.close()
+    assert _convert.sqlite_bool(True) == 1 and _convert.sqlite_bool(False) == 0
+    assert type(_convert.sqlite_bool(True)) is int and _convert.same(None) is None
+
 async def test_filter_by_datetimes(db):
     await _setup(db)
     base = datetime.datetime(2024, 6, 1, 12, 0, 0)

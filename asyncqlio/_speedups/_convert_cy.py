@@ -1,6 +1,12 @@
 """Value conversions a flush runs once per value of every row it writes, where the driver
 cannot store the Python value itself: in C for the types whose layout is known.
 
+sqlite3 binds only int, float, str and bytes-like values directly: for any other value,
+``None`` and ``bool`` included, it searches for an adapter and, finding none, raises and
+catches two AttributeErrors (``__adapt__``, ``__conform__``), which costs more than the
+insert of the value itself. So booleans go in as the integers SQLite stores, and the SQLite
+backend registers :func:`same` as the adapter of ``None``.
+
 SQLite keeps a naive datetime as the text ``str(value)`` gives (``YYYY-MM-DD HH:MM:SS`` with
 ``.ffffff`` when there are microseconds); formatting it here costs a fifth of ``str()``, which
 dominates writing a row with a timestamp.
@@ -66,4 +72,20 @@ def sqlite_real(value) -> object:
     equal to itself and sorts last, as on PostgreSQL."""
     if value != value:
         return "NaN"
+    return value
+
+
+@cython.ccall
+def sqlite_bool(value) -> object:
+    """A bool as SQLite stores it: the integer 1 or 0."""
+    if value is True:
+        return 1
+    if value is False:
+        return 0
+    return value
+
+
+@cython.ccall
+def same(value) -> object:
+    """The value itself: sqlite3's adapter for ``None``, found by one dictionary lookup."""
     return value

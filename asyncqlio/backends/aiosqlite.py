@@ -3,6 +3,11 @@
 The connection runs in autocommit mode (``isolation_level=None``) and the session emits its own
 ``BEGIN``, so transactions, savepoints and DDL nest as they do on PostgreSQL. ``LIKE`` is made
 case-sensitive, as on PostgreSQL.
+
+Importing this module registers sqlite3 adapters for ``None`` (itself) and ``bool`` (1 or 0),
+unless the program registered its own: sqlite3 stores these values the same way without
+them, but only after failing to find an adapter, which costs two raised AttributeErrors per
+value bound (see :mod:`asyncqlio._speedups._convert_cy`).
 """
 from __future__ import annotations
 
@@ -17,11 +22,16 @@ from typing import Any, AsyncIterator, Sequence
 import aiosqlite
 
 from asyncqlio import exc
+from asyncqlio._speedups import _convert
 from asyncqlio.backends.base import Connection, Dialect, driver_message
 from asyncqlio.url import URL
 
 DIALECT = Dialect("sqlite", numeric=False, max_params=32766,
                   update_from=sqlite3.sqlite_version_info >= (3, 33))
+
+for _type, _adapter in ((type(None), _convert.same), (bool, _convert.sqlite_bool)):
+    if (_type, sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(_type, _adapter)
 
 # raw-SQL values sqlite3 cannot bind (or binds with deprecated adapters), as the ORM stores them
 _ADAPT = {

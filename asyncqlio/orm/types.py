@@ -279,8 +279,11 @@ class Boolean(ColumnType):
     def sql(self, dialect: str = POSTGRESQL) -> str:
         return "BOOLEAN"
 
+    def _bind(self, dialect: str) -> Processor:
+        # sqlite3 would store a bool as 0 or 1 too, but only after an adapter search
+        return _convert.sqlite_bool if dialect == SQLITE else None
+
     def _result(self, dialect: str) -> Processor:
-        # sqlite3 binds a bool as the integer 0 or 1 itself; only reading needs converting
         return bool if dialect == SQLITE else None
 
 
