@@ -125,3 +125,57 @@ def test_hydration_leaves_the_collector_as_it_found_it():
             assert gc.isenabled() is state
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_atomic_records_leave_the_collector():
+    """Compiled, a record kept as a row's values leaves the cyclic collector when none of its
+    values could lead back to it; a record holding a container stays tracked, so a cycle
+    through it is still found."""
+    import gc
+
+    from asyncqlio import Column, Integer, Text, table_base
+    from asyncqlio._speedups import _row
+
+    class Probe3(table_base(), table_name="probe3"):
+        id = Column(Integer, primary_key=True)
+        note = Column(Text, nullable=True)
+
+    holder: list = []
+    records = [tuple(r) for r in ([1, "a"], [2, None], [3, holder])]  # made tracked
+    for hydrated in (_row.hydrate(Probe3, records, (), None),
+                     _row.hydrate_identity(Probe3, records, (), None, {}, (0,))):
+        assert [r._values for r in hydrated] == records
+        assert [gc.is_tracked(r._values) for r in hydrated] == \
+            [not speedups.COMPILED, not speedups.COMPILED, True]
+    holder.append(records[2])  # a cycle through the tracked record: still collectable
+    del records, hydrated, holder
+    gc.collect()
+
+
+async def test_loaded_rows_keep_their_values_outside_the_collector(db):
+    """Through a real driver (asyncpg Records, sqlite tuples): rows loaded with only atomic
+    values read back right after the collector has run, with their records untracked."""
+    import gc
+
+    from asyncqlio import Column, Integer, Text, table_base
+
+    Table = table_base()
+
+    class Note(Table, table_name="note"):
+        id = Column(Integer, primary_key=True)
+        body = Column(Text, nullable=True)
+
+    db.bind_tables(Table)
+    await Note.create()
+    async with db.get_session() as sess:
+        sess.add_all([Note(id=i, body=None if i % 3 == 0 else f"n{i}") for i in range(1, 301)])
+    async with db.get_session() as sess:
+        rows = await sess.select(Note).order_by(Note.id)
+        gc.collect()
+        assert [(r.id, r.body) for r in rows] == \
+            [(i, None if i % 3 == 0 else f"n{i}") for i in range(1, 301)]
+        if speedups.COMPILED:
+            assert not any(gc.is_tracked(r._values) for r in rows)
+        rows[0].body = "changed"
+    async with db.get_session() as sess:
+        assert (await sess.get(Note, 1)).body == "changed"

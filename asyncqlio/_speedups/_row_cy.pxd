@@ -2,5 +2,9 @@
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)
+    bint PyObject_IS_GC(object op)
+    bint PyObject_GC_IsTracked(object op)
+    Py_ssize_t PySequence_Size(object o) except -1
+    object PySequence_GetItem(object o, Py_ssize_t i)
     int PyGC_Enable()
     int PyGC_Disable()

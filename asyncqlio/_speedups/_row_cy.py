@@ -301,6 +301,26 @@ def _lazy_plan(loaders: tuple) -> tuple:
 
 
 @cython.cfunc
+@cython.inline
+def _untrack_atomic(record) -> cython.int:
+    """Take a driver record out of the cyclic collector when none of its values could lead
+    back to it (numbers, text, timestamps: values the collector does not track), as CPython
+    does for such tuples, but before the first collection instead of during it: a load's
+    records then cost the collections that follow nothing. asyncpg Records are immutable,
+    so such a record stays outside any cycle."""
+    i: cython.Py_ssize_t
+    if cython.compiled:
+        if not PyObject_GC_IsTracked(record):
+            return 0
+        for i in range(PySequence_Size(record)):
+            v = PySequence_GetItem(record, i)
+            if PyObject_IS_GC(v) and PyObject_GC_IsTracked(v):
+                return 0
+        PyObject_GC_UnTrack(record)
+    return 0
+
+
+@cython.cfunc
 def _pause_collector() -> cython.bint:
     """Pause the cyclic collector while rows are built, returning whether it was on. The
     loop makes no garbage cycles, and collecting the young generation over and over while
@@ -338,7 +358,11 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
     try:
         for record in rows:
             row = cls.__new__(cls)
-            row._values = load_values(record, loaders) if eager else record
+            if eager:
+                row._values = load_values(record, loaders)
+            else:
+                _untrack_atomic(record)
+                row._values = record
             row._unconverted = mask
             row._loaders = per_column
             row._state = _PERSISTENT
@@ -386,7 +410,11 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
                     out.append(found)
                     continue
             row = cls.__new__(cls)
-            row._values = load_values(record, loaders) if eager else record
+            if eager:
+                row._values = load_values(record, loaders)
+            else:
+                _untrack_atomic(record)
+                row._values = record
             row._unconverted = mask
             row._loaders = per_column
             row._state = _PERSISTENT
