@@ -603,11 +603,76 @@ def test_model_constructors():
 
     c = Custom("ab")
     assert (c.id, c.name) == (None, "AB")
-    with pytest.raises(TypeError, match="has no column 'nope'"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
         _row.RowBase.__init__(c, nope=1)  # the keyword path, for super().__init__(**values)
     child = Child("cd")  # its own columns, the parent's __init__ kept
     assert (child.name, child.extra) == ("CD", 7)
 
+
+
+def test_constructor_calls():
+    """Compiled, ``User(...)`` is a C vectorcall that reads the keywords off the stack; it
+    must do what calling the class through ``type.__call__`` does, and step aside for a
+    class whose construction was changed."""
+    import functools
+    import inspect
+
+    from asyncqlio._speedups import COMPILED
+
+    Other = table_base()
+
+    class Made(Other, table_name="made"):
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        tag = Column(String(10), default="t")
+        stamp = Column(Integer, default=lambda: 42)
+
+    assert _row.install_constructor(type("Probe", (), {})) is COMPILED
+    in_order = Made(id=1, name="a", tag="x", stamp=3)
+    assert (in_order.id, in_order.name, in_order.tag, in_order.stamp) == (1, "a", "x", 3)
+    assert in_order._history is None and in_order._state == _row.TRANSIENT
+    shuffled = Made(stamp=3, name="b", id=2)  # out of order; a default fills tag
+    assert (shuffled.id, shuffled.name, shuffled.tag, shuffled.stamp) == (2, "b", "t", 3)
+    assert shuffled._history == {0: _row.NO_VALUE, 1: _row.NO_VALUE, 3: _row.NO_VALUE}
+    built = "na" + "".join(["me"])  # a keyword that is not the interned column name
+    assert Made(**{built: "c", "id": 3}).name == "c"
+    assert Made().stamp == 42 and Made().id is None
+    assert functools.partial(Made, id=4)(name="d").name == "d"
+    with pytest.raises(TypeError, match=r"Made.__init__\(\) got an unexpected keyword argument 'nmae'"):
+        Made(nmae="x")
+    with pytest.raises(TypeError):
+        Made(1)
+    with pytest.raises(TypeError):
+        Made(name=5)  # checked as an attribute write is
+    assert str(inspect.signature(Made)) == "(*, id=None, name=None, tag=None, stamp=None)"
+
+    calls = []
+
+    def later_init(self, **values):
+        calls.append(values)
+        _row.RowBase.__init__(self, **values)
+
+    Made.__init__ = later_init  # assigned after the class was made: it runs
+    assert Made(id=5, name="e").name == "e" and calls == [{"id": 5, "name": "e"}]
+
+    class WithNew(Other, table_name="with_new"):
+        id = Column(Integer, primary_key=True)
+
+        def __new__(cls, **values):
+            calls.append("new")
+            return super().__new__(cls)
+
+    assert WithNew(id=6).id == 6 and calls[-1] == "new"
+
+    class Meta(type):
+        def __call__(cls, *args, **kwargs):
+            calls.append("meta")
+            return super().__call__(*args, **kwargs)
+
+    class Metaed(Other, metaclass=Meta, table_name="metaed"):
+        id = Column(Integer, primary_key=True)
+
+    assert Metaed(id=7).id == 7 and calls[-1] == "meta"
 
 async def test_loaded_rows_equal_by_key(db):
     await _setup(db, Thing)

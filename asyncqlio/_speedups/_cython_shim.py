@@ -12,6 +12,9 @@ ulonglong = int
 double = float
 char = int
 p_char = bytes
+size_t = int
+p_void = object
+NULL = None
 
 
 def _identity(fn=None, **_kw):
@@ -27,6 +30,10 @@ def cdivision(_flag):
 
 def declare(t=None, value=None, **_kw):
     return value
+
+
+def pointer(t):
+    return t
 
 
 def cast(_t, value, **_kw):

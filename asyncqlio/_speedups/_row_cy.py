@@ -17,8 +17,10 @@ from asyncqlio.exc import ArgumentError, ExpiredAttributeError
 import gc
 
 if cython.compiled:
+    from cython.cimports.cpython.object import PyObject
     from cython.cimports.cpython.weakref import PyWeakref_NewRef
 else:
+    PyObject = object  # named by the signature of _construct, which runs compiled only
     from weakref import ref as _weakref
 
 
@@ -91,10 +93,9 @@ class RowBase:
     _expired = cython.declare(cython.bint, visibility="public")
 
     def __init__(self, **values):
-        # a model class gets a keyword-only __init__ of its own (schema._constructor); this
-        # one serves subclasses that define __init__ and call super().__init__(**values)
-        info = type(self).__table__
-        init_row(self, info.init_plan, info.attrs, values)
+        # compiled, ``User(...)`` skips this for ``_construct``; this serves the pure path
+        # and classes that define __init__ and call super().__init__(**values)
+        init_row(self, type(self).__table__.init_plan, values)
 
 
 @cython.cclass
@@ -208,60 +209,122 @@ def _checked(attr: ColumnAttr, value) -> object:
 
 @cython.cclass
 class InitPlan:
-    """What a constructor needs per column, in column order: its descriptor, and its default
-    as ``(value, is_callable)`` or None."""
+    """What a constructor needs per column, in column order: its attribute name and
+    descriptor, and its default as ``(value, is_callable)`` or None."""
 
+    names = cython.declare(tuple, visibility="public")
     attrs = cython.declare(tuple, visibility="public")
     defaults = cython.declare(tuple, visibility="public")
+    #: attribute name -> column index
+    index = cython.declare(dict, visibility="public")
 
     def __init__(self, attrs: tuple, defaults: tuple):
         self.attrs = attrs
         self.defaults = defaults
+        self.names = tuple(a.column.attr_name for a in attrs)
+        self.index = {name: i for i, name in enumerate(self.names)}
 
 
-@cython.ccall
-def init_given(obj, plan: InitPlan, given: tuple):
-    """A new (transient) row from the constructor's values in column order (NO_VALUE where
-    not given; the default then applies).
+@cython.cfunc
+def _init_values(row: RowBase, plan: InitPlan, values: list) -> cython.int:
+    """Make ``row`` a new (transient) row of ``values``, the constructor's values in column
+    order (NO_VALUE where not given: the column's default then applies).
 
     A merge writes only the columns the user set, so where a default filled a column the
     given ones are recorded in the history (old value NO_VALUE); otherwise the history stays
     None, which for a transient row means every column holding a value was given."""
-    row: RowBase = cython.cast(RowBase, obj)
-    values: list = list(given)
     i: cython.Py_ssize_t
+    j: cython.Py_ssize_t
     n: cython.Py_ssize_t = len(values)
-    defaulted: cython.bint = False
+    history = None
     for i in range(n):
         v = values[i]
         if v is NO_VALUE:
             default = plan.defaults[i]
             if default is not None:
+                if history is None:  # the first default: only given values so far
+                    history = {j: NO_VALUE for j in range(n) if values[j] is not NO_VALUE}
                 value, is_callable = default
                 values[i] = _checked(plan.attrs[i], value() if is_callable else value)
-                defaulted = True
         elif v is not None:
             values[i] = _checked(plan.attrs[i], v)
     row._values = values
-    row._history = None
-    if defaulted:
-        row._history = {i: NO_VALUE for i in range(n) if given[i] is not NO_VALUE}
+    row._history = history
     row._state = _TRANSIENT
     row._unconverted = 0
+    return 0
+
+
+def _unexpected(cls, name) -> TypeError:
+    """Python's own error for a keyword the constructor does not take."""
+    return TypeError(f"{cls.__qualname__}.__init__() got an unexpected keyword argument "
+                     f"{name!r}")
 
 
 @cython.ccall
-def init_row(obj, plan: InitPlan, attrs: dict, kwargs: dict):
-    """:func:`init_given` from constructor keywords."""
-    attr: ColumnAttr
-    given: list = [NO_VALUE] * len(plan.attrs)
+def init_row(obj, plan: InitPlan, kwargs: dict):
+    """A new (transient) row from constructor keywords."""
+    values: list = [NO_VALUE] * len(plan.names)
     for key, value in kwargs.items():
-        found = attrs.get(key)
+        found = plan.index.get(key)
         if found is None:
-            raise TypeError(f"{type(obj).__name__} has no column {key!r}")
-        attr = found
-        given[attr.index] = value
-    init_given(obj, plan, tuple(given))
+            raise _unexpected(type(obj), key)
+        values[found] = value
+    _init_values(cython.cast(RowBase, obj), plan, values)
+
+
+@cython.cfunc
+def _construct(cls: object, args: cython.pointer(cython.pointer(PyObject)),
+               nargsf: cython.size_t, kwnames: cython.pointer(PyObject)) -> object:
+    """A model class's vectorcall: ``User(id=1, ...)`` reads its keywords off the caller's
+    stack, where calling the class through ``type.__call__`` makes a dict of them and
+    unpacks it again for ``__init__`` (more than half of what a new object cost). A class
+    whose ``__new__`` or ``__init__`` is not RowBase's (one defined later too) is called as
+    Python calls it."""
+    slots: cython.pointer(TypeSlots) = cython.cast(cython.pointer(TypeSlots), cls)
+    base: cython.pointer(TypeSlots) = cython.cast(cython.pointer(TypeSlots), RowBase)
+    nargs: cython.Py_ssize_t = PyVectorcall_NARGS(nargsf)
+    i: cython.Py_ssize_t
+    j: cython.Py_ssize_t
+    k: cython.Py_ssize_t = 0
+    if nargs or slots.tp_init != base.tp_init or slots.tp_new != base.tp_new:
+        positional = tuple([cython.cast(object, args[i]) for i in range(nargs)])
+        keywords = {}
+        if kwnames != cython.NULL:
+            given_names = cython.cast(tuple, kwnames)
+            for i in range(len(given_names)):
+                keywords[given_names[i]] = cython.cast(object, args[nargs + i])
+        return type.__call__(cls, *positional, **keywords)
+    plan: InitPlan = cls.__table__.init_plan
+    names: tuple = plan.names
+    n: cython.Py_ssize_t = len(names)
+    row: RowBase = cls.__new__(cls)
+    values: list = [NO_VALUE] * n
+    if kwnames != cython.NULL:
+        given_names = cython.cast(tuple, kwnames)
+        for j in range(len(given_names)):
+            name = given_names[j]
+            if k < n and names[k] is name:  # keywords in column order: no lookup
+                i = k
+            else:
+                found = plan.index.get(name)
+                if found is None:
+                    raise _unexpected(cls, name)
+                i = found
+            values[i] = cython.cast(object, args[j])
+            k = i + 1
+    _init_values(row, plan, values)
+    return row
+
+
+def install_constructor(cls) -> bool:
+    """Give a model class the C constructor, where calls of the class reach it (its
+    metaclass calls classes as ``type`` does); whether it did."""
+    if cython.compiled and type(cls).__call__ is type.__call__:
+        cython.cast(cython.pointer(TypeSlots), cls).tp_vectorcall = \
+            cython.cast(cython.p_void, _construct)
+        return True
+    return False
 
 
 @cython.ccall

@@ -39,12 +39,13 @@ class ColumnAttr:
 class InitPlan:
     attrs: tuple[ColumnAttr, ...]
     defaults: tuple[tuple[Any, bool] | None, ...]
+    names: tuple[str, ...]
+    index: dict[str, int]
     def __init__(self, attrs: tuple[ColumnAttr, ...],
                  defaults: tuple[tuple[Any, bool] | None, ...]) -> None: ...
 
-def init_given(obj: RowBase, plan: InitPlan, given: tuple[Any, ...]) -> None: ...
-def init_row(obj: RowBase, plan: InitPlan, attrs: dict[str, ColumnAttr],
-             kwargs: dict[str, Any]) -> None: ...
+def init_row(obj: RowBase, plan: InitPlan, kwargs: dict[str, Any]) -> None: ...
+def install_constructor(cls: type) -> bool: ...
 
 Loaders = tuple[tuple[int, Callable[[Any], Any]], ...]
 

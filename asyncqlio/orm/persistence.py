@@ -367,7 +367,7 @@ async def _delete_one(sess: "Session", row: TableBase) -> int:
 
 def _given(row: TableBase) -> Sequence[int]:
     """The columns set on a row: a new row with no history was given every column that
-    holds a value (see ``_row.init_given``); otherwise those in its history."""
+    holds a value (see ``_row._init_values``); otherwise those in its history."""
     if row._history is None and row._state in (_row.TRANSIENT, _row.PENDING):
         return _row.present(row._values)
     return sorted(row._history or ())

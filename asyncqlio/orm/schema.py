@@ -7,6 +7,7 @@ class is a :class:`~asyncqlio._speedups._row_cy.ColumnAttr` descriptor that give
 from __future__ import annotations
 
 import hashlib
+import inspect
 from typing import Any, ClassVar, Iterator
 
 from asyncqlio._speedups import _compile, _row
@@ -184,21 +185,11 @@ class TableInfo:
             return procs
 
 
-def _constructor(cls: type) -> Any:
-    """``__init__(self, *, col=NO_VALUE, ...)`` naming the class's columns: Python binds the
-    keywords itself, at half the cost of ``**values`` walked by name (a model class that
-    defines ``__init__`` keeps its own)."""
-    info = cls.__table__
-    names = [c.attr_name for c in info.columns]
-    source = (f"def __init__(__aq_self, *, {', '.join(n + '=__aq_nv' for n in names)}):\n"
-              f"    __aq_init(__aq_self, __aq_plan, ({', '.join(names)},))\n")
-    namespace = {"__aq_nv": NO_VALUE, "__aq_init": _row.init_given, "__aq_plan": info.init_plan}
-    exec(source, namespace)
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    init._asyncqlio_constructor = True
-    return init
+def _signature(info: "TableInfo") -> inspect.Signature:
+    """What ``help()`` and editors show for ``User(...)``: the columns, by keyword (the
+    constructor itself is in C and takes any keywords; see ``_row._construct``)."""
+    return inspect.Signature([inspect.Parameter(c.attr_name, inspect.Parameter.KEYWORD_ONLY,
+                                                default=None) for c in info.columns])
 
 
 class _PrimaryKey:
@@ -261,9 +252,10 @@ class TableBase(_row.RowBase):
             if c.index:
                 indexes.append(_column_index(cls, name, c))
         cls.__table__ = TableInfo(name, columns, attrs, indexes)
-        if getattr(cls.__init__, "_asyncqlio_constructor", False) \
-                or cls.__init__ is _row.RowBase.__init__:
-            cls.__init__ = _constructor(cls)
+        _row.install_constructor(cls)
+        # a class with an __init__ of its own shows that one's signature
+        cls.__signature__ = _signature(cls.__table__) \
+            if cls.__init__ is _row.RowBase.__init__ else None
         if not cls.__table__.primary_key:
             raise SchemaError(f"table {name!r} has no primary key")
         if name in cls.metadata.tables and cls.metadata.tables[name] is not cls:
