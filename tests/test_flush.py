@@ -281,3 +281,25 @@ async def test_rows_wider_than_64_columns(ready):
     async with ready.get_session() as sess:
         assert [w.c68 for w in await sess.select(Wide).order_by(Wide.id)] == \
             [-r.id for r in rows]
+
+
+async def test_update_converts_only_the_columns_it_writes(ready):
+    """A loaded row keeps its driver values until a column is read; writing one column
+    converts that column and the key, not the rest (on SQLite, booleans and timestamps are
+    converted on first read)."""
+    when = datetime.datetime(2024, 5, 1, 12, 30, 5)
+    async with ready.get_session() as sess:
+        sess.add_all([Item(id=n, name=f"i{n}", price=n, added=when) for n in range(1, 4)])
+    async with ready.get_session() as sess:
+        rows = await sess.select(Item).order_by(Item.id)
+        lazy_before = [r._unconverted for r in rows]
+        for r in rows:
+            r.stock = r.id * 10
+        await sess.flush()
+        stock_bit = 1 << Item.__table__.columns.index(Item.stock)
+        assert [r._unconverted for r in rows] == [m & ~stock_bit for m in lazy_before]
+        assert [(r.stock, r.active, r.added) for r in rows] == [(n * 10, True, when)
+                                                                for n in range(1, 4)]
+    stored = await _stored(ready)
+    assert [(s.stock, s.active, s.added, s.name) for s in stored.values()] == \
+        [(n * 10, True, when, f"i{n}") for n in range(1, 4)]

@@ -17,8 +17,11 @@ from asyncqlio.exc import ArgumentError, ExpiredAttributeError
 import gc
 
 if cython.compiled:
+    from cython.cimports.cpython.datetime import datetime_tzinfo, import_datetime
     from cython.cimports.cpython.object import PyObject
     from cython.cimports.cpython.weakref import PyWeakref_NewRef
+
+    import_datetime()
 else:
     PyObject = object  # named by the signature of _construct, which runs compiled only
     from weakref import ref as _weakref
@@ -199,10 +202,18 @@ def column_value(obj, index: cython.Py_ssize_t):
 
 @cython.cfunc
 @cython.inline
+def _naive(value) -> cython.bint:
+    """A datetime (exactly) without tzinfo, read from the C struct when compiled."""
+    tzinfo = datetime_tzinfo(value) if cython.compiled else value.tzinfo
+    return tzinfo is None
+
+
+@cython.cfunc
+@cython.inline
 def _checked(attr: ColumnAttr, value) -> object:
     if attr.on_set is None or value is None:
         return value
-    if type(value) is attr.fast_type and (not attr.naive or value.tzinfo is None):
+    if type(value) is attr.fast_type and (not attr.naive or _naive(value)):
         return value
     return attr.on_set(value)
 
@@ -274,7 +285,7 @@ def init_row(obj, plan: InitPlan, kwargs: dict):
 
 
 @cython.cfunc
-def _construct(cls: object, args: cython.pointer(cython.pointer(PyObject)),
+def _construct(cls: type, args: cython.pointer(cython.pointer(PyObject)),
                nargsf: cython.size_t, kwnames: cython.pointer(PyObject)) -> object:
     """A model class's vectorcall: ``User(id=1, ...)`` reads its keywords off the caller's
     stack, where calling the class through ``type.__call__`` makes a dict of them and
@@ -772,7 +783,8 @@ def group_by_columns(rows) -> list:
                     mask |= cython.cast(cython.ulonglong, 1) << i
         else:
             key = present(values)
-        if type(obj) is not last_cls or mask != last_mask or key != last_key:
+        if type(obj) is not last_cls or mask != last_mask or (
+                key is not last_key and key != last_key):
             current = []
             last_cls = type(obj)
             last_mask = mask
@@ -864,16 +876,22 @@ def _write_into(out: list, obj, indexes: tuple, procs: tuple, key_indexes: tuple
     changed), converted by the procs that follow."""
     row: RowBase = cython.cast(RowBase, obj)
     j: cython.Py_ssize_t
+    at: cython.Py_ssize_t
     n: cython.Py_ssize_t = len(indexes)
-    materialize(row)
-    values = row._values
     history = row._history
     for j in range(n + len(key_indexes)):
         if j < n:
-            v = values[indexes[j]]
+            at = indexes[j]
         else:
-            i = key_indexes[j - n]
-            v = history[i] if history is not None and i in history else values[i]
+            at = key_indexes[j - n]
+            if history is not None and at in history:
+                v = history[at]
+                at = -1
+        if at >= 0:  # only the columns written are converted from the driver's value
+            if row._unconverted and (row._unconverted >> at) & 1:
+                v = _convert(row, at)
+            else:
+                v = row._values[at]
         if v is NO_VALUE:
             v = None
         proc = procs[j]
