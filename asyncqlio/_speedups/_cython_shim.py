@@ -28,6 +28,9 @@ def cdivision(_flag):
     return _identity
 
 
+freelist = cdivision
+
+
 def declare(t=None, value=None, **_kw):
     return value
 

@@ -16,6 +16,9 @@ NO_VALUE = _row.NO_VALUE
 
 #: rows per multi-row INSERT, below the drivers' parameter limits
 MAX_ROWS = 1000
+#: rows per SQLite ``UPDATE ... FROM (VALUES ...)``: SQLite builds a table of the VALUES
+#: first, and 250 rows ran 15% faster than 1,000 (and than 50)
+UPDATE_ROWS = 250
 #: from this many rows a flush writes with one array statement (PostgreSQL) or executemany
 BULK_ROWS = 2
 #: from this many rows PostgreSQL loads them with COPY (two more round trips, far less work)
@@ -86,12 +89,13 @@ class _Values:
 
     __slots__ = ("head", "marks", "tail", "width", "per_stmt", "sql")
 
-    def __init__(self, head: str, width: int, tail: str, max_params: int) -> None:
+    def __init__(self, head: str, width: int, tail: str, max_params: int,
+                 rows: int = MAX_ROWS) -> None:
         self.head = head
         self.marks = "(" + ", ".join("?" * width) + ")"
         self.tail = tail
         self.width = width
-        self.per_stmt = max(1, min(MAX_ROWS, max_params // width))
+        self.per_stmt = max(1, min(rows, max_params // width))
         self.sql = self.sql_for(self.per_stmt)
 
     def sql_for(self, rows: int) -> str:
@@ -311,7 +315,8 @@ def _update_plan(dialect: Dialect, info: Any,
         where = " AND ".join(f"{info.quoted}.{q(k.name)} = v.column{n}"
                              for n, k in enumerate(keys, len(columns) + 1))
         sql = _Values(f"UPDATE {info.quoted} SET {sets} FROM (VALUES ",
-                      len(columns) + len(keys), f") AS v WHERE {where}", dialect.max_params)
+                      len(columns) + len(keys), f") AS v WHERE {where}", dialect.max_params,
+                      UPDATE_ROWS)
     else:
         sets = ", ".join(f"{q(c.name)} = ?" for c in columns)
         where = " AND ".join(f"{q(k.name)} = ?" for k in keys)
