@@ -390,16 +390,15 @@ def _untrack_atomic(record) -> cython.int:
     back to it (numbers, text, timestamps: values the collector does not track), as CPython
     does for such tuples, but before the first collection instead of during it: a load's
     records then cost the collections that follow nothing. asyncpg Records are immutable,
-    so such a record stays outside any cycle."""
+    so such a record stays outside any cycle. Compiled only (it calls the C API)."""
     i: cython.Py_ssize_t
-    if cython.compiled:
-        if not PyObject_GC_IsTracked(record):
+    if not PyObject_GC_IsTracked(record):
+        return 0
+    for i in range(PySequence_Size(record)):
+        v = PySequence_GetItem(record, i)
+        if PyObject_IS_GC(v) and PyObject_GC_IsTracked(v):
             return 0
-        for i in range(PySequence_Size(record)):
-            v = PySequence_GetItem(record, i)
-            if PyObject_IS_GC(v) and PyObject_GC_IsTracked(v):
-                return 0
-        PyObject_GC_UnTrack(record)
+    PyObject_GC_UnTrack(record)
     return 0
 
 
@@ -444,7 +443,8 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
             if eager:
                 row._values = load_values(record, loaders)
             else:
-                _untrack_atomic(record)
+                if cython.compiled:
+                    _untrack_atomic(record)
                 row._values = record
             row._unconverted = mask
             row._loaders = per_column
@@ -477,7 +477,8 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
     try:
         for record in rows:
             if n == 1:  # the usual case, without building a list
-                v = record[first]
+                # by the sequence slot: an asyncpg Record's subscript would box the index
+                v = PySequence_GetItem(record, first) if cython.compiled else record[first]
                 if first_fn is not None and v is not None:
                     v = first_fn(v)
                 key = v
@@ -496,7 +497,8 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
             if eager:
                 row._values = load_values(record, loaders)
             else:
-                _untrack_atomic(record)
+                if cython.compiled:
+                    _untrack_atomic(record)
                 row._values = record
             row._unconverted = mask
             row._loaders = per_column
