@@ -174,8 +174,9 @@ def _convert(row: RowBase, index: cython.Py_ssize_t) -> object:
         values = list(values)
         row._values = values
     value = values[index]
-    if value is not None:
-        value = row._loaders[index](value)
+    loader = row._loaders[index]
+    if value is not None and type(value) is not loader:  # a REAL read as a float: as it is
+        value = loader(value)
         values[index] = value
     row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << index)
     return value

@@ -530,8 +530,10 @@ class Session:
         self._dirty.pop(id(row), None)
         self._deleted.pop(id(row), None)
 
-    def _rekey(self, rows: Iterable[TableBase]) -> None:
+    def _rekey(self, rows: list[TableBase]) -> None:
         """Rows whose primary key was just written move to their new key."""
+        if not rows:
+            return
         for row in rows:
             self._forget(row)
         self._track(rows)
@@ -727,8 +729,9 @@ class Session:
         self._pending.clear()
         self._dirty.clear()
         self._deleted.clear()
-        self._track(new)
-        self._inserted += new
+        if new:
+            self._track(new)
+            self._inserted += new
         self._rekey(rekey)
         for row in deleted:
             self._forget(row)
