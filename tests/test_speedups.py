@@ -80,6 +80,7 @@ def test_identity_map_references_stay_out_of_the_collector():
     """Compiled, the identity map's weak references are untracked by the cyclic collector
     (they hold nothing it could follow), so loading rows adds only the rows to its work."""
     import gc
+    import weakref
 
     from asyncqlio import Column, Integer, table_base
     from asyncqlio._speedups import _row
@@ -92,6 +93,11 @@ def test_identity_map_references_stay_out_of_the_collector():
     assert [ref() for ref in m.values()] == rows
     if speedups.COMPILED:
         assert not any(gc.is_tracked(ref) for ref in m.values())
+        # plain keys and weak references: the map itself is left out too...
+        assert not gc.is_tracked(m)
+        m["other"] = weakref.ref(rows[0])  # ...until something tracked goes in
+        assert gc.is_tracked(m)
+        del m["other"]
     del rows
     gc.collect()
     assert [ref() for ref in m.values()] == [None, None]
@@ -129,27 +135,47 @@ def test_hydration_leaves_the_collector_as_it_found_it():
 
 def test_atomic_records_leave_the_collector():
     """Compiled, a record kept as a row's values leaves the cyclic collector when none of its
-    values could lead back to it; a record holding a container stays tracked, so a cycle
-    through it is still found."""
+    values could lead back to it: at once for a table whose column types say so (numbers,
+    text...), after looking at the values otherwise (JSON); a record holding a container
+    stays tracked, so a cycle through it is still found."""
     import gc
 
-    from asyncqlio import Column, Integer, Text, table_base
+    from asyncqlio import JSON, Column, Integer, Text, table_base
     from asyncqlio._speedups import _row
 
-    class Probe3(table_base(), table_name="probe3"):
+    Probes = table_base()
+
+    class Scalars(Probes, table_name="probe_scalars"):
         id = Column(Integer, primary_key=True)
         note = Column(Text, nullable=True)
 
+    class Documents(Probes, table_name="probe_documents"):
+        id = Column(Integer, primary_key=True)
+        doc = Column(JSON, nullable=True)
+
+    assert Scalars.__table__.atomic and not Documents.__table__.atomic
+    made = [tuple(r) for r in ([1, "a"], [2, None])]  # made here, so tracked
+    for hydrated in (_row.hydrate(Scalars, made, (), None),
+                     _row.hydrate_identity(Scalars, made, (), None, {}, (0,))):
+        assert [r._values for r in hydrated] == made
+        assert [gc.is_tracked(r._values) for r in hydrated] == [not speedups.COMPILED] * 2
+
     holder: list = []
-    records = [tuple(r) for r in ([1, "a"], [2, None], [3, holder])]  # made tracked
-    for hydrated in (_row.hydrate(Probe3, records, (), None),
-                     _row.hydrate_identity(Probe3, records, (), None, {}, (0,))):
+    records = [tuple(r) for r in ([1, "a"], [2, None], [3, holder])]
+    for hydrated in (_row.hydrate(Documents, records, (), None),
+                     _row.hydrate_identity(Documents, records, (), None, {}, (0,))):
         assert [r._values for r in hydrated] == records
         assert [gc.is_tracked(r._values) for r in hydrated] == \
             [not speedups.COMPILED, not speedups.COMPILED, True]
     holder.append(records[2])  # a cycle through the tracked record: still collectable
     del records, hydrated, holder
     gc.collect()
+
+    class Custom(Text):  # a type of its own naming another database type: not trusted
+        def sql(self, dialect: str = "postgresql") -> str:
+            return "JSONB"
+
+    assert Text.atomic and not Custom.atomic
 
 
 async def test_loaded_rows_keep_their_values_outside_the_collector(db):
@@ -169,13 +195,18 @@ async def test_loaded_rows_keep_their_values_outside_the_collector(db):
     await Note.create()
     async with db.get_session() as sess:
         sess.add_all([Note(id=i, body=None if i % 3 == 0 else f"n{i}") for i in range(1, 301)])
+        await sess.flush()
+        if speedups.COMPILED:  # the map of plain keys to weak references, after an insert
+            assert not gc.is_tracked(sess.identity_map.by_class[Note])
     async with db.get_session() as sess:
         rows = await sess.select(Note).order_by(Note.id)
         gc.collect()
         assert [(r.id, r.body) for r in rows] == \
             [(i, None if i % 3 == 0 else f"n{i}") for i in range(1, 301)]
+        assert sess.identity_map[(Note, (7,))] is rows[6]
         if speedups.COMPILED:
             assert not any(gc.is_tracked(r._values) for r in rows)
+            assert not gc.is_tracked(sess.identity_map.by_class[Note])
         rows[0].body = "changed"
     async with db.get_session() as sess:
         assert (await sess.get(Note, 1)).body == "changed"

@@ -386,20 +386,34 @@ def _lazy_plan(loaders: tuple) -> tuple:
 
 @cython.cfunc
 @cython.inline
-def _untrack_atomic(record) -> cython.int:
+def _untrack_atomic(record, atomic: cython.bint) -> cython.int:
     """Take a driver record out of the cyclic collector when none of its values could lead
     back to it (numbers, text, timestamps: values the collector does not track), as CPython
     does for such tuples, but before the first collection instead of during it: a load's
     records then cost the collections that follow nothing. asyncpg Records are immutable,
-    so such a record stays outside any cycle. Compiled only (it calls the C API)."""
+    so such a record stays outside any cycle. ``atomic``: the table's column types say so
+    already (``TableInfo.atomic``). Compiled only (it calls the C API)."""
     i: cython.Py_ssize_t
     if not PyObject_GC_IsTracked(record):
         return 0
-    for i in range(PySequence_Size(record)):
+    for i in range(0 if atomic else PySequence_Size(record)):
         v = PySequence_GetItem(record, i)
         if PyObject_IS_GC(v) and PyObject_GC_IsTracked(v):
             return 0
     PyObject_GC_UnTrack(record)
+    return 0
+
+
+@cython.cfunc
+@cython.inline
+def _untrack_map(rows_of: dict) -> cython.int:
+    """Take an identity map out of the cyclic collector: its values are weak references
+    without callbacks (nothing a collector could follow) and, where its keys are plain
+    values (a one-column key), nothing in it can lead back to it. Inserting a tracked object
+    tracks the dict again (CPython does that on every insert), so this is only a saving for
+    the collections that follow a load: the map's 10,000 entries are not visited."""
+    if PyObject_GC_IsTracked(rows_of):
+        PyObject_GC_UnTrack(rows_of)
     return 0
 
 
@@ -437,6 +451,7 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
     mask: cython.ulonglong
     eager: cython.bint
     eager, mask, per_column = _lazy_plan(loaders)
+    atomic: cython.bint = getattr(getattr(cls, "__table__", None), "atomic", False)
     was: cython.bint = _pause_collector()
     try:
         for record in rows:
@@ -445,7 +460,7 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
                 row._values = load_values(record, loaders)
             else:
                 if cython.compiled:
-                    _untrack_atomic(record)
+                    _untrack_atomic(record, atomic)
                 row._values = record
             row._unconverted = mask
             row._loaders = per_column
@@ -474,6 +489,8 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
     pk_fns: tuple = _pk_loaders(loaders, pk_indexes) if loaders else (None,) * n
     first: cython.Py_ssize_t = pk_indexes[0]
     first_fn = pk_fns[0]
+    plain_keys: cython.bint = n == 1
+    atomic: cython.bint = getattr(getattr(cls, "__table__", None), "atomic", False)
     was: cython.bint = _pause_collector()
     try:
         for record in rows:
@@ -485,6 +502,8 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
                 key = v
             else:
                 key = _key_of(record, pk_indexes, pk_fns)
+            if plain_keys and cython.compiled and PyObject_IS_GC(key):
+                plain_keys = False
             found = identity_map.get(key)
             if found is not None:
                 found = found()
@@ -499,7 +518,7 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
                 row._values = load_values(record, loaders)
             else:
                 if cython.compiled:
-                    _untrack_atomic(record)
+                    _untrack_atomic(record, atomic)
                 row._values = record
             row._unconverted = mask
             row._loaders = per_column
@@ -507,6 +526,8 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
             row._session = session
             identity_map[key] = _weak(row)
             out.append(row)
+        if plain_keys and cython.compiled:
+            _untrack_map(identity_map)
     finally:
         _resume_collector(was)
     return out
@@ -984,19 +1005,27 @@ def track(rows, by_class: dict, session):
     last_cls = None
     rows_of: dict = None
     pk: tuple = ()
+    #: the maps filled, each with whether its keys are plain values (see _untrack_map)
+    filled: list = []
+    plain: cython.bint = False
     was: cython.bint = _pause_collector()  # it makes a weak reference per row
     try:
         for obj in rows:
             cls = type(obj)
             if cls is not last_cls:
+                if rows_of is not None:
+                    filled.append((rows_of, plain))
                 last_cls = cls
                 rows_of = by_class.get(cls)
                 if rows_of is None:
                     rows_of = by_class[cls] = {}
                 pk = cls.__table__.pk_indexes
+                plain = len(pk) == 1
             row = cython.cast(RowBase, obj)
             if len(pk) == 1:
                 key = column_value(row, pk[0])
+                if plain and cython.compiled and PyObject_IS_GC(key):
+                    plain = False
             else:
                 key = tuple([column_value(row, i) for i in pk])
             other = rows_of.get(key)
@@ -1009,6 +1038,11 @@ def track(rows, by_class: dict, session):
                     return obj, key, other
             rows_of[key] = _weak(obj)
             row._session = session
+        if cython.compiled and rows_of is not None:
+            filled.append((rows_of, plain))
+            for rows_of, plain in filled:
+                if plain:
+                    _untrack_map(rows_of)
     finally:
         _resume_collector(was)
     return None

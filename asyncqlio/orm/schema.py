@@ -152,7 +152,7 @@ class TableInfo:
 
     __slots__ = ("name", "quoted", "columns", "attrs", "primary_key", "pk_indexes",
                  "indexes", "select_sql", "returning_sql", "loaders", "by_name", "init_plan",
-                 "bulk_plans", "update_plans")
+                 "bulk_plans", "update_plans", "atomic")
 
     def __init__(self, name: str, columns: list[Column], attrs: dict[str, Any],
                  indexes: list[Index]) -> None:
@@ -167,6 +167,8 @@ class TableInfo:
             tuple(attrs[c.attr_name] for c in columns),
             tuple((c.default, callable(c.default)) if c.has_default else None for c in columns))
         self.indexes = indexes
+        #: every column's driver values are atomic (see ColumnType.atomic)
+        self.atomic = all(c.type.atomic for c in columns)
         self.select_sql = ", ".join(c.sql for c in columns)
         self.returning_sql = ", ".join(quote(c.name) for c in columns)
         #: dialect -> ((index, result processor), ...)

@@ -41,12 +41,19 @@ class ColumnType:
     fast_type: type | None = None
     #: ``fast_type`` values are taken as they are only when naive (``tzinfo is None``)
     fast_naive = False
+    #: the drivers hand this type's values out as objects the cyclic collector does not
+    #: track (numbers, text, timestamps...), so a loaded record of only such columns is taken
+    #: out of the collector without looking at its values
+    atomic = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # a subclass with its own checks is never skipped unless it says so itself
         if ("validate_set" in vars(cls) or "on_set" in vars(cls)) and "fast_type" not in vars(cls):
             cls.fast_type = None
+        # nor is one naming another database type taken for atomic
+        if "sql" in vars(cls) and "atomic" not in vars(cls):
+            cls.atomic = False
 
     def __init__(self) -> None:
         self._procs: dict[tuple[str, str], Processor] = {}
@@ -136,6 +143,7 @@ class ColumnType:
 
 
 class Integer(ColumnType):
+    atomic = True
     python_type = int
     fast_type = int
     is_integer = True
@@ -178,6 +186,7 @@ class BigSerial(Serial):
 class Real(ColumnType):
     """A double-precision float (``DOUBLE PRECISION`` on PostgreSQL, ``REAL`` on SQLite)."""
 
+    atomic = True
     python_type = (float, int)
     fast_type = float
 
@@ -202,6 +211,7 @@ class Numeric(ColumnType):
     """Exact decimal (``NUMERIC(p, s)``). On SQLite the value is kept as ``NUMERIC`` affinity,
     which holds 15 significant digits; results are quantized back to the column's scale."""
 
+    atomic = True
     python_type = (decimal.Decimal, int, float)
 
     def __init__(self, precision: int | None = None, scale: int | None = None,
@@ -248,6 +258,7 @@ class Numeric(ColumnType):
 
 
 class String(ColumnType):
+    atomic = True
     python_type = str
     fast_type = str
 
@@ -265,6 +276,7 @@ class String(ColumnType):
 
 
 class Text(ColumnType):
+    atomic = True
     python_type = str
     fast_type = str
 
@@ -273,6 +285,7 @@ class Text(ColumnType):
 
 
 class Boolean(ColumnType):
+    atomic = True
     python_type = bool
     fast_type = bool
 
@@ -309,6 +322,7 @@ class Timestamp(ColumnType):
     (``YYYY-MM-DD HH:MM:SS[.ffffff]``, as ``CURRENT_TIMESTAMP`` writes it), aware values in UTC
     without an offset, so that text order is time order and SQLite's date functions apply."""
 
+    atomic = True
     python_type = datetime.datetime
 
     def __init__(self, timezone: bool = False) -> None:
@@ -343,6 +357,7 @@ class Timestamp(ColumnType):
 
 
 class Date(ColumnType):
+    atomic = True
     python_type = datetime.date
     fast_type = datetime.date
 
@@ -364,6 +379,7 @@ class Time(ColumnType):
     """A time of day without time zone; an aware time is refused (PostgreSQL would drop its
     offset)."""
 
+    atomic = True
     python_type = datetime.time
 
     def validate_set(self, value: Any) -> bool:
@@ -382,6 +398,7 @@ class Time(ColumnType):
 class Interval(ColumnType):
     """A ``timedelta``; on SQLite stored as integer microseconds (exact)."""
 
+    atomic = True
     python_type = datetime.timedelta
     fast_type = datetime.timedelta
 
@@ -400,6 +417,7 @@ class Interval(ColumnType):
 
 
 class Bytea(ColumnType):
+    atomic = True
     python_type = (bytes, bytearray, memoryview)
     fast_type = bytes
 
@@ -418,6 +436,7 @@ def _uuid_text(value: Any) -> str:
 
 
 class UUID(ColumnType):
+    atomic = True
     python_type = _uuid.UUID
     fast_type = _uuid.UUID
 
@@ -456,6 +475,8 @@ class JSON(ColumnType):
 
 class Enum(ColumnType):
     """A Python :class:`enum.Enum`, stored by member name as text."""
+
+    atomic = True
 
     def __init__(self, enum_type: type[_enum.Enum]) -> None:
         super().__init__()
