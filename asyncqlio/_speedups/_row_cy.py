@@ -1094,7 +1094,8 @@ def session_add(session, obj) -> Write:
         session._pending[_id(obj)] = obj
         row._session = session
     elif row._session is session and row._state == _PERSISTENT:
-        session._dirty[_id(obj)] = obj
+        if row._history is None:  # with a history, its first write registered it already
+            session._dirty[_id(obj)] = obj
     else:
         session._add_loaded(obj)
     w: Write = Write.__new__(Write)
