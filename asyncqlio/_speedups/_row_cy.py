@@ -441,13 +441,32 @@ def _resume_collector(was: cython.bint) -> cython.int:
     return 0
 
 
+@cython.cfunc
+@cython.inline
+def _loaded(cls: type, record, loaders: tuple, eager: cython.bint, mask: cython.ulonglong,
+            per_column, atomic: cython.bint, session) -> RowBase:
+    """A persistent row of ``record``: the record itself as its values (converted column by
+    column on first use, per ``mask``), or a converted copy where ``eager``."""
+    row: RowBase = cls.__new__(cls)
+    if eager:
+        row._values = load_values(record, loaders)
+    else:
+        if cython.compiled:
+            _untrack_atomic(record, atomic)
+        row._values = record
+    row._unconverted = mask
+    row._loaders = per_column
+    row._state = _PERSISTENT
+    row._session = session
+    return row
+
+
 @cython.ccall
 def hydrate(cls: type, rows, loaders: tuple, session) -> list:
     """Driver rows -> persistent instances of ``cls``; ``loaders`` is ``((index, fn), ...)``
     for the columns whose driver value needs converting, or empty. Each row keeps the record
     itself; the loaders run when a column is first used."""
     out: list = []
-    row: RowBase
     mask: cython.ulonglong
     eager: cython.bint
     eager, mask, per_column = _lazy_plan(loaders)
@@ -455,18 +474,7 @@ def hydrate(cls: type, rows, loaders: tuple, session) -> list:
     was: cython.bint = _pause_collector()
     try:
         for record in rows:
-            row = cls.__new__(cls)
-            if eager:
-                row._values = load_values(record, loaders)
-            else:
-                if cython.compiled:
-                    _untrack_atomic(record, atomic)
-                row._values = record
-            row._unconverted = mask
-            row._loaders = per_column
-            row._state = _PERSISTENT
-            row._session = session
-            out.append(row)
+            out.append(_loaded(cls, record, loaders, eager, mask, per_column, atomic, session))
     finally:
         _resume_collector(was)
     return out
@@ -513,17 +521,7 @@ def hydrate_identity(cls: type, rows, loaders: tuple, session, identity_map: dic
                         _reload_expired(row, load_values(record, loaders))
                     out.append(found)
                     continue
-            row = cls.__new__(cls)
-            if eager:
-                row._values = load_values(record, loaders)
-            else:
-                if cython.compiled:
-                    _untrack_atomic(record, atomic)
-                row._values = record
-            row._unconverted = mask
-            row._loaders = per_column
-            row._state = _PERSISTENT
-            row._session = session
+            row = _loaded(cls, record, loaders, eager, mask, per_column, atomic, session)
             identity_map[key] = _weak(row)
             out.append(row)
         if plain_keys and cython.compiled:
