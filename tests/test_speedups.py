@@ -98,6 +98,9 @@ def test_identity_map_references_stay_out_of_the_collector():
         m["other"] = weakref.ref(rows[0])  # ...until something tracked goes in
         assert gc.is_tracked(m)
         del m["other"]
+        pairs: dict = {}  # a compound key is a tuple, which could hold anything: kept
+        kept = _row.hydrate_identity(Probe, [(1,), (2,)], (), None, pairs, (0, 0))
+        assert len(kept) == 2 and gc.is_tracked(pairs)
     del rows
     gc.collect()
     assert [ref() for ref in m.values()] == [None, None]
