@@ -213,3 +213,23 @@ async def test_loaded_rows_keep_their_values_outside_the_collector(db):
         rows[0].body = "changed"
     async with db.get_session() as sess:
         assert (await sess.get(Note, 1)).body == "changed"
+
+
+def test_reading_a_value_already_of_its_type_copies_nothing():
+    """A lazily converted column whose driver value already has the loader's type (a REAL
+    SQLite hands out as a float) is read as it is, the record kept; one that needs the
+    loader (a whole REAL handed out as an int) is converted into the row's own list."""
+    from asyncqlio import Column, Integer, Real, table_base
+    from asyncqlio._speedups import _row
+
+    class Measure(table_base(), table_name="measure"):
+        id = Column(Integer, primary_key=True)
+        value = Column(Real)
+
+    loaders = Measure.__table__.loaders_for("sqlite")
+    floaty, whole = _row.hydrate(Measure, [(1, 2.5), (2, 3)], loaders, None)
+    record = floaty._values
+    assert floaty.value == 2.5 and floaty._values is record and floaty._unconverted == 0
+    assert whole.value == 3.0 and type(whole.value) is float and type(whole._values) is list
+    floaty.value = 4.0  # the first write still copies, and records the old value
+    assert type(floaty._values) is list and floaty._history == {1: 2.5}

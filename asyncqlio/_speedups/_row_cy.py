@@ -168,15 +168,17 @@ class ColumnAttr:
 
 @cython.cfunc
 def _convert(row: RowBase, index: cython.Py_ssize_t) -> object:
-    """Convert one column still holding the driver's value, and keep the result."""
+    """Convert one column still holding the driver's value, and keep the result. A value
+    already of the loader's type (a REAL read as a float) is kept as it is, in the record:
+    reading it copies nothing."""
     values = row._values
-    if type(values) is not list:
-        values = list(values)
-        row._values = values
     value = values[index]
     loader = row._loaders[index]
-    if value is not None and type(value) is not loader:  # a REAL read as a float: as it is
+    if value is not None and type(value) is not loader:
         value = loader(value)
+        if type(values) is not list:
+            values = list(values)
+            row._values = values
         values[index] = value
     row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << index)
     return value
