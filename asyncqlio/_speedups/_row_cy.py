@@ -921,10 +921,7 @@ def _write_into(out: list, obj, indexes: tuple, procs: tuple, key_indexes: tuple
                 v = history[at]
                 at = -1
         if at >= 0:  # only the columns written are converted from the driver's value
-            if row._unconverted and (row._unconverted >> at) & 1:
-                v = _convert(row, at)
-            else:
-                v = row._values[at]
+            v = column_value(row, at)
         if v is NO_VALUE:
             v = None
         proc = procs[j]
