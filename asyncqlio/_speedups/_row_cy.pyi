@@ -15,6 +15,11 @@ DETACHED: int
 
 def _is_compiled() -> bool: ...
 
+class SessionRows:
+    _pending: dict[int, Any]
+    _dirty: dict[int, Any]
+    _usable: bool
+
 class RowBase:
     _values: Sequence[Any]
     _history: dict[int, Any] | None

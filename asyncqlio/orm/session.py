@@ -84,7 +84,7 @@ def _result_rows(query: SelectQuery, rows: list) -> tuple[list, list[str]]:
     return [cls((obj,)) for obj in rows], [name]
 
 
-class Session:
+class Session(_row.SessionRows):
     """A window onto the database: ``async with db.get_session() as sess:``.
 
     On leaving the block the session commits (or rolls back on an exception) and closes.
@@ -106,11 +106,10 @@ class Session:
         self._autoflush_off = 0
         #: (class, primary key tuple) -> the one object for that row in this session
         self.identity_map = IdentityMap()
-        #: new rows added but not yet written, in the order they were added
-        self._pending: dict[int, TableBase] = {}
-        #: tracked rows with history (an attribute written since the last flush); filled by
-        #: the column descriptors themselves, so finding the dirty rows costs nothing
-        self._dirty: dict[int, TableBase] = {}
+        # _pending, _dirty, _usable: see _row.SessionRows. The column descriptors fill
+        # _dirty themselves, so finding the dirty rows costs nothing
+        self._pending = {}
+        self._dirty = {}
         #: rows marked by ``delete(row)`` for the next flush
         self._deleted: dict[int, TableBase] = {}
         #: ``(row, history)`` of each row written by a flush in this transaction, so a
@@ -137,7 +136,6 @@ class Session:
     @state.setter
     def state(self, state: SessionState) -> None:
         self._state = state
-        #: neither closed nor failed: what add() checks, as one attribute read
         self._usable = state not in _UNUSABLE
 
     # --- lifecycle
