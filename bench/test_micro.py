@@ -158,7 +158,8 @@ def test_attribute_set(benchmark: Any, impl: str) -> None:
     mod = _module("_row_cy", impl)
     row = _tracked(mod)
     benchmark(_set_many, row)
-    assert row.score == 1.5 and row._history == {3: _ROWS[0][3]}
+    assert row.score == 1.5 and mod.written(row) == (3,)
+    assert mod.old_value(row, 3) == _ROWS[0][3]
 
 
 @pytest.mark.benchmark(group=f"attribute set x{N_SETS:,} on a tracked row")

@@ -153,6 +153,31 @@ async def test_batched_update_of_vanished_rows_is_stale(ready):
     assert [r.stock for r in stored.values()] == [0, 0, 0]  # the failed flush wrote nothing
 
 
+async def test_a_failed_flush_leaves_every_change_unwritten(ready):
+    """When a later UPDATE of a flush fails, the rows an earlier one wrote still hold their
+    changes as unwritten (the rollback undoes both statements), as do the others."""
+    async with ready.get_session() as sess:
+        sess.add_all([Item(id=n, name=f"i{n}") for n in range(1, 5)])
+    async with ready.get_session() as sess:
+        rows = await sess.select(Item).order_by(Item.id)
+    await ready.execute("DELETE FROM items WHERE id = {id}", {"id": 4})
+    async with ready.get_session() as sess:
+        for r in rows:
+            if r.id <= 2:
+                r.stock = 5  # the first group: written
+            else:
+                r.name = r.name.upper()  # the second: row 4 is gone
+            sess.add(r)
+        with pytest.raises(exc.StaleDataError):
+            await sess.flush()
+        assert [_row.changed(r) for r in rows] == [(3,), (3,), (1,), (1,)]
+        assert [sess.is_modified(r) for r in rows] == [True] * 4
+        await sess.rollback()
+        sess.expunge_all()  # a rollback keeps unwritten changes: leave without them
+    stored = await _stored(ready)
+    assert [(r.name, r.stock) for r in stored.values()] == [("i1", 0), ("i2", 0), ("i3", 0)]
+
+
 async def test_failed_batch_insert_commits_nothing(ready):
     async with ready.get_session() as sess:
         await sess.add(Item(id=5, name="taken"))
@@ -281,6 +306,30 @@ async def test_rows_wider_than_64_columns(ready):
     async with ready.get_session() as sess:
         assert [w.c68 for w in await sess.select(Wide).order_by(Wide.id)] == \
             [-r.id for r in rows]
+
+
+async def test_changes_past_column_64_roll_back_and_expire(ready):
+    """Writes to columns from 64 on are recorded apart from the bit mask: a checkpoint
+    rollback takes them back, expiring forgets them, and an equal value writes nothing."""
+    await Wide.create()
+    async with ready.get_session() as sess:
+        sess.add(Wide(id=1, **{f"c{n}": n for n in range(70)}))
+    async with ready.get_session() as sess:
+        w = await sess.select(Wide).first()
+        await sess.checkpoint("cp")
+        w.c66, w.c67, w.c1 = -66, 67, -1  # c67: the same value
+        assert _row.written(w) == (2, 67, 68) and _row.changed(w) == (2, 67)
+        await sess.flush()
+        await sess.rollback("cp")
+        assert (w.c1, w.c66, w.c67) == (1, 66, 67) and not sess.is_modified(w)
+        w.c68 = -68
+        sess.expire(w, ["c68"])
+        assert not sess.is_modified(w)
+        await sess.refresh(w)
+        w.c69 = -69
+    async with ready.get_session() as sess:
+        w = await sess.select(Wide).first()
+        assert (w.c1, w.c66, w.c67, w.c68, w.c69) == (1, 66, 67, 68, -69)
 
 
 async def test_update_converts_only_the_columns_it_writes(ready):

@@ -34,7 +34,8 @@ async def test_columns_convert_on_first_read_and_write(db, backend):
         assert type(row.done) is bool and row.done is False
         assert row.at == when and type(row.at) is datetime.datetime
         row.done = True
-        assert row._history == {1: False}  # the old value as Python saw it
+        # the old value as Python sees it, though the history keeps the driver's
+        assert _row.written(row) == (1,) and _row.old_value(row, 1) is False
         assert row.id == key and type(row.id) is uuid.UUID
         assert row._unconverted == 0
         await sess.add(row)
@@ -60,6 +61,29 @@ async def test_write_of_an_unread_row_updates_by_its_key(db):
         await sess.update_now(row)
     async with db.get_session() as sess:
         assert (await sess.select(Event).first()).at == when + datetime.timedelta(days=1)
+
+
+async def test_unread_columns_written_then_rolled_back_or_rekeyed(db):
+    """Writes to columns never read: the history keeps their driver values, and a rollback
+    to a checkpoint, ``is_modified`` and an UPDATE by the old key all see Python values."""
+    key, when = await _load(db)
+    async with db.get_session() as sess:
+        row = await sess.select(Event).first()
+        await sess.checkpoint("cp")
+        row.at = when + datetime.timedelta(hours=1)
+        row.done = False  # the same value: not a change
+        assert sess.is_modified(row) and _row.changed(row) == (2,)
+        await sess.flush()
+        await sess.rollback("cp")
+        assert (row.done, row.at) == (False, when) and type(row.at) is datetime.datetime
+        assert not sess.is_modified(row)
+        new_key = uuid.uuid4()
+        row.id = new_key  # the key, never read: the UPDATE finds the row by the old one
+        assert _row.old_value(row, 0) == key
+        await sess.flush()
+        assert await sess.get(Event, new_key) is row
+    async with db.get_session() as sess:
+        assert [(e.id, e.done, e.at) for e in await sess.select(Event)] == [(new_key, False, when)]
 
 
 def test_materialize_converts_everything():

@@ -633,7 +633,8 @@ def test_constructor_calls():
     assert in_order._history is None and in_order._state == _row.TRANSIENT
     shuffled = Made(stamp=3, name="b", id=2)  # out of order; a default fills tag
     assert (shuffled.id, shuffled.name, shuffled.tag, shuffled.stamp) == (2, "b", "t", 3)
-    assert shuffled._history == {0: _row.NO_VALUE, 1: _row.NO_VALUE, 3: _row.NO_VALUE}
+    assert _row.written(shuffled) == (0, 1, 3)
+    assert [_row.old_value(shuffled, i) for i in (0, 1, 3)] == [_row.NO_VALUE] * 3
     built = "na" + "".join(["me"])  # a keyword that is not the interned column name
     assert Made(**{built: "c", "id": 3}).name == "c"
     assert Made().stamp == 42 and Made().id is None

@@ -43,7 +43,7 @@ def test_pure_path_runs_without_cython_installed():
         "rows = s._row.hydrate(A, [(1, 0), (2, 1)], A.__table__.loaders_for('sqlite'), None)\n"
         "assert [(r.id, r.flag) for r in rows] == [(1, False), (2, True)]\n"
         "rows[0].flag = True\n"
-        "assert rows[0]._history == {1: False}\n"
+        "assert s._row.written(rows[0]) == (1,) and s._row.old_value(rows[0], 1) is False\n"
         "print('ok')\n"
     )
     env = dict(os.environ, ASYNCQLIO_NO_EXTENSIONS="1")
@@ -231,5 +231,6 @@ def test_reading_a_value_already_of_its_type_copies_nothing():
     record = floaty._values
     assert floaty.value == 2.5 and floaty._values is record and floaty._unconverted == 0
     assert whole.value == 3.0 and type(whole.value) is float and type(whole._values) is list
-    floaty.value = 4.0  # the first write still copies, and records the old value
-    assert type(floaty._values) is list and floaty._history == {1: 2.5}
+    floaty.value = 4.0  # the first write copies, and keeps the record as the history
+    assert type(floaty._values) is list and floaty._history is record
+    assert _row.written(floaty) == (1,) and _row.old_value(floaty, 1) == 2.5

@@ -3,9 +3,10 @@ driver rows become instances.
 
 A row keeps the driver's record itself (an asyncpg ``Record`` or a sqlite tuple) as
 ``_values`` and copies it into a list only on the first write, so loading a row costs one
-object and two field stores. Writes go through :class:`ColumnAttr`, which records the old
-value of each column the first time it changes (``_history``), so the session knows what to
-write and what to restore without comparing whole objects.
+object and two field stores. Writes go through :class:`ColumnAttr`. The first write keeps the
+values the row had (``_history``: the record itself, or a tuple copy) and each write sets the
+column's bit in ``_written``, so the session knows what to write and what to restore without
+comparing whole objects, and a write allocates nothing beyond the row's value list.
 """
 try:
     import cython
@@ -70,6 +71,10 @@ _PENDING = cython.declare(cython.int, 1)
 _PERSISTENT = cython.declare(cython.int, 2)
 _DELETED = cython.declare(cython.int, 3)
 _DETACHED = cython.declare(cython.int, 4)
+#: the columns a row tracks in bit masks (``_unconverted``, ``_written``): a wider table
+#: loads eagerly, and its writes past these are recorded in a set
+_BITS = cython.declare(cython.Py_ssize_t, 64)
+LAZY_COLUMNS = _BITS
 TRANSIENT = _TRANSIENT
 PENDING = _PENDING
 PERSISTENT = _PERSISTENT
@@ -99,7 +104,16 @@ class RowBase:
     """Base of every model class: the storage the descriptors and the session work on."""
 
     _values = cython.declare(object, visibility="public")
+    #: None, or the row's values before its first write since it was loaded or last written
+    #: (a tuple, never changed; NO_VALUE for each column of a new row). Read its entries
+    #: through old_value(): where ``_raw`` has the bit, an entry is the driver's value
     _history = cython.declare(object, visibility="public")
+    #: with a history: bit i set, column i was written since (columns 0-63) ...
+    _written = cython.declare(cython.ulonglong, visibility="public")
+    #: ... and the columns from 64 on that were written (a set), or None
+    _wide = cython.declare(object, visibility="public")
+    #: ``_unconverted`` as it was when the history was taken
+    _raw = cython.declare(cython.ulonglong, visibility="public")
     _session = cython.declare(object, visibility="public")
     _state = cython.declare(cython.int, visibility="public")
     #: bit i set: column i still holds the driver's value; ``_loaders[i]`` converts it on
@@ -158,22 +172,21 @@ class ColumnAttr:
     def __set__(self, obj, value):
         row: RowBase = cython.cast(RowBase, obj)
         value = _checked(self, value)
-        if row._unconverted and (row._unconverted >> self.index) & 1:
-            _convert(row, self.index)  # the history keeps the old value as Python sees it
-        values = row._values
-        if type(values) is not list:
-            values = list(values)
-            row._values = values
-        history = row._history
-        if history is None:
-            if row._state >= _PERSISTENT:  # a new row's history only names given columns
-                row._history = {self.index: values[self.index]}
-                if row._session is not None:
-                    # the session flushes rows it tracks that have history: no add() needed
-                    cython.cast(SessionRows, row._session)._dirty[_id(obj)] = obj
-        elif self.index not in history:
-            history[self.index] = values[self.index]
-        values[self.index] = value
+        index: cython.Py_ssize_t = self.index
+        if row._history is not None:
+            _mark_written(row, index)
+            values = _value_list(row)
+        elif row._state >= _PERSISTENT:  # a new row without history: all it holds is given
+            values = _take_history(row)
+            _mark_written(row, index)
+            if row._session is not None:
+                # the session flushes rows it tracks that have history: no add() needed
+                cython.cast(SessionRows, row._session)._dirty[_id(obj)] = obj
+        else:
+            values = _value_list(row)
+        values[index] = value
+        if row._unconverted and index < _BITS:
+            row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << index)
 
     def __delete__(self, obj):
         raise AttributeError(f"cannot delete column attribute {self.column!r}")
@@ -195,6 +208,120 @@ def _convert(row: RowBase, index: cython.Py_ssize_t) -> object:
         values[index] = value
     row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << index)
     return value
+
+
+@cython.cfunc
+@cython.inline
+def _value_list(row: RowBase) -> list:
+    """The row's values as a list it owns, for writing into (a record is copied once)."""
+    values = row._values
+    if type(values) is not list:
+        values = list(values)
+        row._values = values
+    return values
+
+
+@cython.cfunc
+def _take_history(row: RowBase) -> list:
+    """Before a persistent row's first write: keep its values as its history (the record
+    itself; a list is copied) and return the list to write into."""
+    values = row._values
+    if type(values) is list:
+        row._history = tuple(values)
+    else:
+        row._history = values
+        values = list(values)
+        row._values = values
+    row._raw = row._unconverted
+    row._written = 0
+    row._wide = None
+    return values
+
+
+@cython.cfunc
+@cython.inline
+def _mark_written(row: RowBase, index: cython.Py_ssize_t) -> cython.int:
+    if index < _BITS:
+        row._written |= cython.cast(cython.ulonglong, 1) << index
+    elif row._wide is None:
+        row._wide = {index}
+    else:
+        row._wide.add(index)
+    return 0
+
+
+@cython.cfunc
+@cython.inline
+def _was_written(row: RowBase, index: cython.Py_ssize_t) -> cython.bint:
+    """Column ``index`` was written since the row's history was taken (which it has)."""
+    if index < _BITS:
+        return (row._written >> index) & 1 != 0
+    return row._wide is not None and index in row._wide
+
+
+@cython.cfunc
+def _written_list(written: cython.ulonglong, wide) -> list:
+    """The column indexes of a written mask and set, in order."""
+    i: cython.Py_ssize_t = 0
+    out: list = []
+    while written:
+        if written & 1:
+            out.append(i)
+        written >>= 1
+        i += 1
+    if wide:
+        out.extend(sorted(wide))
+    return out
+
+
+@cython.cfunc
+def _old(row: RowBase, history, raw: cython.ulonglong, index: cython.Py_ssize_t):
+    """Entry ``index`` of a history of ``row``, as Python sees it."""
+    v = history[index]
+    if index < _BITS and (raw >> index) & 1 and v is not None:
+        loader = row._loaders[index]
+        if type(v) is not loader:
+            v = loader(v)
+    return v
+
+
+@cython.ccall
+def old_value(obj, index: cython.Py_ssize_t):
+    """A column's value as the database has it: its value before the row's unflushed
+    writes (NO_VALUE where a new row had none)."""
+    row: RowBase = cython.cast(RowBase, obj)
+    if row._history is not None and _was_written(row, index):
+        return _old(row, row._history, row._raw, index)
+    return column_value(row, index)
+
+
+@cython.ccall
+def written(obj) -> tuple:
+    """The indexes of the columns written since the row was loaded or last written (for a
+    new row with history: the columns it was given)."""
+    row: RowBase = cython.cast(RowBase, obj)
+    if row._history is None:
+        return ()
+    return tuple(_written_list(row._written, row._wide))
+
+
+@cython.ccall
+def forget_changes(obj, indexes) -> cython.bint:
+    """The row's unflushed writes of columns ``indexes`` are no longer to be written (the
+    columns were loaded again or expired); returns whether it has other writes left."""
+    row: RowBase = cython.cast(RowBase, obj)
+    i: cython.Py_ssize_t
+    if row._history is None:
+        return False
+    for i in indexes:
+        if i < _BITS:
+            row._written &= ~(cython.cast(cython.ulonglong, 1) << i)
+        elif row._wide is not None and i in row._wide:
+            row._wide = row._wide - {i}  # a journal entry may share the set
+    if row._written == 0 and not row._wide:
+        row._history = None
+        return False
+    return True
 
 
 @cython.ccall
@@ -253,12 +380,15 @@ class InitPlan:
     defaults = cython.declare(tuple, visibility="public")
     #: attribute name -> column index
     index = cython.declare(dict, visibility="public")
+    #: NO_VALUE for each column: the history of a new row that a default filled in
+    unset = cython.declare(tuple, visibility="public")
 
     def __init__(self, attrs: tuple, defaults: tuple):
         self.attrs = attrs
         self.defaults = defaults
         self.names = tuple(a.column.attr_name for a in attrs)
         self.index = {name: i for i, name in enumerate(self.names)}
+        self.unset = (NO_VALUE,) * len(attrs)
 
 
 @cython.cfunc
@@ -267,7 +397,7 @@ def _init_values(row: RowBase, plan: InitPlan, values: list) -> cython.int:
     order (NO_VALUE where not given: the column's default then applies).
 
     A merge writes only the columns the user set, so where a default filled a column the
-    given ones are recorded in the history (old value NO_VALUE); otherwise the history stays
+    given ones are marked written in a history of NO_VALUEs; otherwise the history stays
     None, which for a transient row means every column holding a value was given."""
     i: cython.Py_ssize_t
     j: cython.Py_ssize_t
@@ -279,7 +409,13 @@ def _init_values(row: RowBase, plan: InitPlan, values: list) -> cython.int:
             default = plan.defaults[i]
             if default is not None:
                 if history is None:  # the first default: only given values so far
-                    history = {j: NO_VALUE for j in range(n) if values[j] is not NO_VALUE}
+                    history = plan.unset
+                    row._written = 0
+                    row._wide = None
+                    row._raw = 0
+                    for j in range(n):
+                        if values[j] is not NO_VALUE:
+                            _mark_written(row, j)
                 value, is_callable = default
                 values[i] = _checked(plan.attrs[i], value() if is_callable else value)
         elif v is not None:
@@ -378,9 +514,6 @@ def load_values(record, loaders: tuple) -> object:
     return values
 
 
-#: rows keep unconverted columns only while each fits one bit of ``_unconverted``
-LAZY_COLUMNS = 64
-
 
 @cython.cfunc
 def _lazy_plan(loaders: tuple) -> tuple:
@@ -390,7 +523,7 @@ def _lazy_plan(loaders: tuple) -> tuple:
     if not loaders:
         return False, mask, None
     width = max([idx for idx, _ in loaders]) + 1
-    if width > LAZY_COLUMNS:
+    if width > _BITS:
         return True, mask, None
     per = [None] * width
     for idx, fn in loaders:
@@ -590,17 +723,12 @@ def expire(obj, indexes):
     """Mark columns expired: their values and unflushed changes are dropped."""
     row: RowBase = cython.cast(RowBase, obj)
     i: cython.Py_ssize_t
-    values = row._values
-    if type(values) is not list:
-        values = list(values)
-        row._values = values
+    values = _value_list(row)
     for i in indexes:
-        row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << i)
+        if i < _BITS:
+            row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << i)
         values[i] = EXPIRED
-        if row._history is not None:
-            row._history.pop(i, None)
-    if row._history is not None and not row._history:
-        row._history = None
+    forget_changes(row, indexes)
     row._expired = True
 
 
@@ -612,13 +740,15 @@ def changed(obj) -> tuple:
     if history is None:
         return ()
     values = row._values
-    return tuple(sorted([i for i, old in history.items() if not _unchanged(values[i], old)]))
+    return tuple([i for i in _written_list(row._written, row._wide)
+                  if not _unchanged(values[i], _old(row, history, row._raw, i))])
 
 
 @cython.ccall
 def snapshot(rows) -> list:
-    """What restoring the rows later needs: ``(row, values, history, state, unconverted,
-    expired)`` each, the value lists and histories copied (records are immutable)."""
+    """What restoring the rows later needs: ``(row, values, history, written, wide, raw,
+    state, unconverted, expired)`` each, the value lists copied (records and histories are
+    immutable)."""
     out: list = []
     row: RowBase
     for obj in rows:
@@ -626,10 +756,8 @@ def snapshot(rows) -> list:
         values = row._values
         if type(values) is list:
             values = list(values)
-        history = row._history
-        if history is not None:
-            history = dict(history)
-        out.append((obj, values, history, row._state, row._unconverted, row._expired))
+        out.append((obj, values, row._history, row._written, row._wide, row._raw,
+                    row._state, row._unconverted, row._expired))
     return out
 
 
@@ -638,13 +766,15 @@ def save_new(rows) -> list:
     """Before a flush inserts ``rows``: their value lists and histories, flat, for
     :func:`restore_new`. Nothing is copied: a flush gives a row a new value list where it
     fills in generated values (:func:`fill_generated`, :func:`load_into`), never changing
-    the old one."""
+    the old one, and replaces its history without changing it."""
     out: list = []
     row: RowBase
     for obj in rows:
         row = cython.cast(RowBase, obj)
         out.append(row._values)
         out.append(row._history)
+        out.append(row._written)
+        out.append(row._wide)
     return out
 
 
@@ -657,31 +787,76 @@ def restore_new(rows, saved: list, session):
         row = cython.cast(RowBase, obj)
         row._values = saved[i]
         row._history = saved[i + 1]
+        row._written = saved[i + 2]
+        row._wide = saved[i + 3]
+        row._raw = 0
         row._state = _PENDING
         row._session = session
         row._unconverted = 0
         row._expired = False
-        i += 2
+        i += 4
+
+
+#: a journal is a flat list of entries of this many items: row, history, written, wide, raw
+#: (no object per entry, so journaling a flush allocates nothing per row)
+_ENTRY = cython.declare(cython.Py_ssize_t, 5)
+JOURNAL_ENTRY = _ENTRY
+
+
+@cython.cfunc
+@cython.inline
+def _journal_row(row: RowBase, out: list, history, written: cython.ulonglong, wide,
+                 raw: cython.ulonglong) -> cython.int:
+    out.append(row)
+    out.append(history)
+    out.append(written)
+    out.append(wide)
+    out.append(raw)
+    return 0
 
 
 @cython.ccall
 def journal(rows, out: list):
-    """Before a flush writes ``rows``: append ``(row, history)`` for each, so a rollback can
-    take the written changes back (a flush replaces a row's history, never changes it)."""
+    """Append to journal ``out`` what a rollback needs to take back the unflushed writes of
+    ``rows`` (before a flush writes them: it replaces a row's history, never changes it)."""
     row: RowBase
     for obj in rows:
         row = cython.cast(RowBase, obj)
-        out.append((obj, row._history))
+        _journal_row(row, out, row._history, row._written, row._wide, row._raw)
 
 
 @cython.ccall
-def rewind(entries, session):
-    """Undo a failed flush on the rows :func:`journal` recorded: their history back, still
-    persistent (an UPDATE or DELETE changes nothing else on the row)."""
+def journal_columns(obj, indexes, out: list):
+    """Append to journal ``out`` the values the row's columns at ``indexes`` have now, for
+    taking back a change made to them in the database."""
+    row: RowBase = cython.cast(RowBase, obj)
+    i: cython.Py_ssize_t
+    old: list = [NO_VALUE] * len(row._values)
+    written: cython.ulonglong = 0
+    wide = None
+    for i in indexes:
+        old[i] = old_value(row, i)
+        if i < _BITS:
+            written |= cython.cast(cython.ulonglong, 1) << i
+        elif wide is None:
+            wide = {i}
+        else:
+            wide.add(i)
+    _journal_row(row, out, tuple(old), written, wide, 0)
+
+
+@cython.ccall
+def rewind(entries: list, session):
+    """Undo a failed flush on the rows journal ``entries`` recorded: their history back,
+    still persistent (an UPDATE or DELETE changes nothing else on the row)."""
     row: RowBase
-    for obj, history in entries:
-        row = cython.cast(RowBase, obj)
-        row._history = history
+    i: cython.Py_ssize_t
+    for i in range(0, len(entries), 5):  # _ENTRY (a literal step makes a C loop)
+        row = cython.cast(RowBase, entries[i])
+        row._history = entries[i + 1]
+        row._written = entries[i + 2]
+        row._wide = entries[i + 3]
+        row._raw = entries[i + 4]
         row._state = _PERSISTENT
         row._session = session
 
@@ -693,28 +868,36 @@ def revert(entries, session):
     row: RowBase
     done: set = set()
     i: cython.Py_ssize_t
-    for i in range(len(entries) - 1, -1, -1):
-        obj, history = entries[i]
+    for i in range(len(entries) - _ENTRY, -1, -5):  # -_ENTRY (a literal step: a C loop)
+        obj = entries[i]
         row = cython.cast(RowBase, obj)
         if id(obj) not in done:
             done.add(id(obj))
-            _take_back(row, row._history)
-        _take_back(row, history)
+            _take_back(row, row._history, row._written, row._wide, row._raw)
+        _take_back(row, entries[i + 1], entries[i + 2], entries[i + 3], entries[i + 4])
         row._history = None
         row._state = _PERSISTENT
         row._session = session
 
 
 @cython.cfunc
-def _take_back(row: RowBase, history) -> cython.int:
+def _take_back(row: RowBase, history, written: cython.ulonglong, wide,
+               raw: cython.ulonglong) -> cython.int:
+    """Put back the values of the written columns of a history (a driver's value as one
+    still to convert)."""
+    i: cython.Py_ssize_t
+    bit: cython.ulonglong
     if history is None:
         return 0
-    values = row._values
-    if type(values) is not list:
-        values = list(values)
-        row._values = values
-    for i, old in history.items():
-        values[i] = old
+    values = _value_list(row)
+    for i in _written_list(written, wide):
+        values[i] = history[i]
+        if i < _BITS:
+            bit = cython.cast(cython.ulonglong, 1) << i
+            if raw & bit:
+                row._unconverted |= bit
+            else:
+                row._unconverted &= ~bit
     return 0
 
 
@@ -723,14 +906,15 @@ def restore(snapshots, session):
     """Put rows back as :func:`snapshot` saw them, attached to ``session`` (copying the
     saved lists again: a snapshot may be restored more than once)."""
     row: RowBase
-    for obj, values, history, state, unconverted, expired in snapshots:
+    for obj, values, history, written, wide, raw, state, unconverted, expired in snapshots:
         row = cython.cast(RowBase, obj)
         if type(values) is list:
             values = list(values)
-        if history is not None:
-            history = dict(history)
         row._values = values
         row._history = history
+        row._written = written
+        row._wide = wide
+        row._raw = raw
         row._state = state
         row._unconverted = unconverted
         row._expired = expired
@@ -751,7 +935,7 @@ def key_changes(rows) -> list:
                 last_cls = type(obj)
                 keys = last_cls.__table__.pk_indexes
             for i in keys:
-                if i in row._history:
+                if _was_written(row, i):
                     out.append(obj)
                     break
     return out
@@ -779,6 +963,23 @@ def detach_mapped(by_class: dict, state: cython.int):
                 row = cython.cast(RowBase, obj)
                 row._session = None
                 row._state = state
+
+
+@cython.ccall
+def load_columns(obj, indexes: list, new: list):
+    """Put values the database returned into columns ``indexes`` of a row (a new value
+    list: a snapshot may hold the old one); its unflushed writes stay as they are."""
+    row: RowBase = cython.cast(RowBase, obj)
+    i: cython.Py_ssize_t
+    values: list = list(row._values)
+    for j in range(len(indexes)):
+        i = indexes[j]
+        values[i] = new[j]
+        if i < _BITS:
+            row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << i)
+    row._values = values
+    if len(indexes) == len(values):
+        row._expired = False
 
 
 @cython.ccall
@@ -823,7 +1024,7 @@ def group_by_columns(rows) -> list:
         n = len(values)
         mask = 0
         key = None
-        if n <= LAZY_COLUMNS:
+        if n <= _BITS:
             for i in range(n):
                 if values[i] is not NO_VALUE:
                     mask |= cython.cast(cython.ulonglong, 1) << i
@@ -867,6 +1068,7 @@ def group_by_changes(rows) -> list:
     row: RowBase
     index: cython.Py_ssize_t
     mask: cython.ulonglong
+    bits: cython.ulonglong
     last_mask: cython.ulonglong = 0
     wide: cython.bint
     last_cls = None
@@ -878,14 +1080,19 @@ def group_by_changes(rows) -> list:
             continue
         values = row._values
         mask = 0
+        bits = row._written
+        index = 0
+        while bits:
+            if bits & 1 and not _unchanged(values[index], _old(row, history, row._raw, index)):
+                mask |= cython.cast(cython.ulonglong, 1) << index
+            bits >>= 1
+            index += 1
         wide = False
-        for i, old in history.items():
-            index = i
-            if not _unchanged(values[index], old):
-                if index < LAZY_COLUMNS:
-                    mask |= cython.cast(cython.ulonglong, 1) << index
-                else:
+        if row._wide:
+            for i in row._wide:
+                if not _unchanged(values[i], history[i]):
                     wide = True
+                    break
         if wide:
             key = (type(obj), changed(row))
         elif mask == 0:
@@ -912,7 +1119,7 @@ def group_by_changes(rows) -> list:
 def _bits(mask: cython.ulonglong) -> tuple:
     """The indexes of the bits set in ``mask``, in order."""
     i: cython.Py_ssize_t
-    return tuple([i for i in range(LAZY_COLUMNS) if (mask >> i) & 1])
+    return tuple([i for i in range(_BITS) if (mask >> i) & 1])
 
 
 @cython.cfunc
@@ -930,8 +1137,8 @@ def _write_into(out: list, obj, indexes: tuple, procs: tuple, key_indexes: tuple
             at = indexes[j]
         else:
             at = key_indexes[j - n]
-            if history is not None and at in history:
-                v = history[at]
+            if history is not None and _was_written(row, at):
+                v = _old(row, history, row._raw, at)
                 at = -1
         if at >= 0:  # only the columns written are converted from the driver's value
             v = column_value(row, at)

@@ -230,12 +230,13 @@ async def _copy_insert(sess: "Session", info: Any, plan: _BulkPlan, present: tup
     return True
 
 
-def _pk_condition(row: TableBase, history: dict | None) -> Any:
-    """The WHERE clause matching the row as the database has it (its old key, if changed)."""
+def _pk_condition(row: TableBase, stored: bool = True) -> Any:
+    """The WHERE clause matching the row as the database has it (its old key, if changed),
+    or, not ``stored``, by the key it holds now."""
     info = type(row).__table__
     conds = []
     for i in info.pk_indexes:
-        value = history[i] if history and i in history else _row.column_value(row, i)
+        value = _row.old_value(row, i) if stored else _row.column_value(row, i)
         if value is NO_VALUE or value is None:
             raise ArgumentError(f"{type(row).__name__} row has no primary key value")
         column = info.columns[i]
@@ -244,7 +245,8 @@ def _pk_condition(row: TableBase, history: dict | None) -> Any:
 
 
 async def update(sess: "Session", row: TableBase) -> TableBase:
-    """UPDATE the columns of one row whose value changed since it was last written."""
+    """UPDATE the columns of one row whose value changed since it was last written. Its
+    history stays: the caller marks it written once all its statements succeeded."""
     info = type(row).__table__
     for _, changed, _ in _row.group_by_changes([row]):
         values = row._values
@@ -252,25 +254,28 @@ async def update(sess: "Session", row: TableBase) -> TableBase:
                    for i in changed]
         d = sess.dialect
         sql, params = _compile.compile_update(_compile.Compiler(d.name, d.numeric), info.quoted,
-                                              changes, _pk_condition(row, row._history), None)
+                                              changes, _pk_condition(row), None)
         if await sess._execute(sql, params) == 0:
             raise StaleDataError(f"UPDATE of {row!r} matched no row")
-        row._history = None
     return row
 
 
 async def update_many(sess: "Session", rows: list[TableBase]) -> None:
     """UPDATE the changed columns of many rows, one statement per table and set of changed
     columns (:func:`update_group`)."""
-    for cls, changed, group in _row.group_by_changes(rows):
+    groups = _row.group_by_changes(rows)
+    for cls, changed, group in groups:
         await update_group(sess, cls, changed, group)
+    for _, _, group in groups:
+        _row.mark_written(group, sess)
 
 
 async def update_group(sess: "Session", cls: type, changed: tuple[int, ...],
                        group: list[TableBase]) -> None:
     """UPDATE rows of ``cls`` whose changed columns are ``changed``: ``UPDATE ... FROM
     unnest(arrays)`` on PostgreSQL, ``UPDATE ... FROM (VALUES ...)`` on SQLite (executemany
-    before SQLite 3.33)."""
+    before SQLite 3.33). The rows keep their history: the caller marks them written once
+    every statement succeeded, so a failure leaves nothing to put back."""
     if len(group) == 1:
         await update(sess, group[0])
         return
@@ -291,7 +296,6 @@ async def update_group(sess: "Session", cls: type, changed: tuple[int, ...],
             count = await sess._executemany(sql, params)
     if count != len(group):
         raise StaleDataError(f"UPDATE of {len(group)} {cls.__name__} rows matched {count}")
-    _row.mark_written(group, sess)
 
 
 def _update_plan(dialect: Dialect, info: Any,
@@ -344,7 +348,7 @@ async def delete_many(sess: "Session", rows: list[TableBase]) -> None:
     per_stmt = min(MAX_ROWS, d.max_params)
     for start in range(0, len(rows), per_stmt):
         chunk = rows[start:start + per_stmt]
-        keys = [_pk_value(row, index) for row in chunk]
+        keys = [_row.old_value(row, index) for row in chunk]
         sql, params = _compile.compile_delete(
             _compile.Compiler(d.name, d.numeric), info.quoted, column.in_(keys))
         count = await sess._execute(sql, params)
@@ -355,16 +359,11 @@ async def delete_many(sess: "Session", rows: list[TableBase]) -> None:
             row._state = _row.DELETED
 
 
-def _pk_value(row: TableBase, index: int) -> Any:
-    history = row._history
-    return history[index] if history and index in history else _row.column_value(row, index)
-
-
 async def _delete_one(sess: "Session", row: TableBase) -> int:
     d = sess.dialect
     sql, params = _compile.compile_delete(_compile.Compiler(d.name, d.numeric),
                                           type(row).__table__.quoted,
-                                          _pk_condition(row, row._history))
+                                          _pk_condition(row))
     count = await sess._execute(sql, params)
     row._state = _row.DELETED
     return count
@@ -372,10 +371,10 @@ async def _delete_one(sess: "Session", row: TableBase) -> int:
 
 def _given(row: TableBase) -> Sequence[int]:
     """The columns set on a row: a new row with no history was given every column that
-    holds a value (see ``_row._init_values``); otherwise those in its history."""
+    holds a value (see ``_row._init_values``); otherwise those written."""
     if row._history is None and row._state in (_row.TRANSIENT, _row.PENDING):
         return _row.present(row._values)
-    return sorted(row._history or ())
+    return _row.written(row)
 
 
 async def merge(sess: "Session", row: TableBase) -> TableBase:
@@ -383,7 +382,7 @@ async def merge(sess: "Session", row: TableBase) -> TableBase:
     were set on it, or INSERT when there is no such row. Not ``INSERT ... ON CONFLICT``: both
     backends check NOT NULL before the conflict, so an upsert of only some columns fails."""
     info = type(row).__table__
-    where = _pk_condition(row, None)
+    where = _pk_condition(row, stored=False)
     d = sess.dialect
     compiler = _compile.Compiler(d.name, d.numeric)
     sets = [(info.columns[i], row._values[i]) for i in _given(row)

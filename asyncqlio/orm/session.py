@@ -44,9 +44,7 @@ _UNUSABLE = frozenset((SessionState.FAILED, SessionState.CLOSED))
 
 def _stored_key(row: TableBase) -> Key:
     """The key the database has for the row: its old key values where they changed."""
-    history = row._history or {}
-    return type(row), tuple(history[i] if i in history else _row.column_value(row, i)
-                            for i in type(row).__table__.pk_indexes)
+    return type(row), tuple(_row.old_value(row, i) for i in type(row).__table__.pk_indexes)
 
 
 class _NoAutoflush:
@@ -112,9 +110,9 @@ class Session(_row.SessionRows):
         self._dirty = {}
         #: rows marked by ``delete(row)`` for the next flush
         self._deleted: dict[int, TableBase] = {}
-        #: ``(row, history)`` of each row written by a flush in this transaction, so a
-        #: rollback can take back the changes of rows loaded after it began
-        self._journal: list[tuple[TableBase, Any]] = []
+        #: what a rollback needs to take back the changes each flush in this transaction
+        #: wrote, for rows loaded after it began (see ``_row.journal``)
+        self._journal: list[Any] = []
         #: rows inserted in this transaction, in order: a rollback makes them transient again
         #: (those deleted or expunged since too: their row does not exist either)
         self._inserted: list[TableBase] = []
@@ -703,12 +701,13 @@ class Session(_row.SessionRows):
         new = list(self._pending.values())
         dirty = _row.of_state(self._dirty.values(), _row.PERSISTENT)
         deleted = list(self._deleted.values())
-        # for putting the rows back if a statement fails: an INSERT fills values in place,
-        # an UPDATE or DELETE only replaces the history and the state
-        entries: list[tuple[TableBase, Any]] = []
-        _row.journal(itertools.chain(dirty, deleted), entries)
         if self._transaction is not None and self._transaction.snapshot is not None:
-            self._journal += entries
+            # what a rollback to the snapshot takes back
+            _row.journal(itertools.chain(dirty, deleted), self._journal)
+        # for putting the rows back if a statement fails: an INSERT fills values in place,
+        # a DELETE sets the state; the changed rows are marked written only at the end
+        entries: list[Any] = []
+        _row.journal(deleted, entries)
         saved = _row.save_new(new)
         rekey = _row.key_changes(dirty)
         try:
@@ -724,6 +723,7 @@ class Session(_row.SessionRows):
             _row.restore_new(new, saved, self)
             _row.rewind(entries, self)
             raise
+        _row.mark_written(dirty, self)
         self._pending.clear()
         self._dirty.clear()
         self._deleted.clear()
@@ -754,11 +754,10 @@ class Session(_row.SessionRows):
     async def update_now(self, row: TableBase) -> TableBase:
         self._check_open()
         self._dirty.pop(id(row), None)
-        rekey = row._history is not None and not row._history.keys().isdisjoint(
-            type(row).__table__.pk_indexes)
-        if rekey:
+        if _row.key_changes((row,)):
             self._forget(row)
         await persistence.update(self, row)
+        row._history = None
         self._track((row,))
         return row
 
@@ -967,7 +966,7 @@ class Session(_row.SessionRows):
                 new = _row.hydrate(table, missing, loaders, self)
                 for row in new:
                     if journal:
-                        self._journal.append((row, None))
+                        _row.journal((row,), self._journal)
                     row._state = _row.DELETED
             else:
                 new = self._hydrate(table, missing)
@@ -979,28 +978,18 @@ class Session(_row.SessionRows):
         """Columns ``load`` (``(index, record position, loader)``) of a returned record into
         an object; its other columns and their unflushed changes are kept. The values
         replaced go into the journal, so a rollback takes them back."""
-        history = row._history
-        before = {i: history[i] if history is not None and i in history
-                  else _row.column_value(row, i) for i, _, _ in load}
-        values = list(row._values)
-        for i, pos, fn in load:
-            values[i] = self._loaded(record[pos], fn)
-        row._values = values
-        if len(load) == len(values):
-            row._expired = False
-        if history is not None:
-            rest = {i: v for i, v in history.items() if i not in before}
-            row._history = rest or None
-            if not rest:
-                self._dirty.pop(id(row), None)
+        indexes = [i for i, _, _ in load]
         if journal:
-            self._journal.append((row, before))
+            _row.journal_columns(row, indexes, self._journal)
+        _row.load_columns(row, indexes, [self._loaded(record[pos], fn) for _, pos, fn in load])
+        if not _row.forget_changes(row, indexes):
+            self._dirty.pop(id(row), None)
 
     def _bulk_delete(self, row: TableBase, journal: bool) -> None:
         """An object whose row a bulk DELETE removed: deleted, as after a flush of
         ``delete(row)``; a rollback brings it back."""
         if journal:
-            self._journal.append((row, row._history))
+            _row.journal((row,), self._journal)
         row._state = _row.DELETED
         self._forget(row)
 

@@ -159,7 +159,9 @@ class Snapshot:
         # then detached (they may hold values written after this point)
         inserted = {id(r) for r in sess._inserted}
         loaded_since = [r for r in since if id(r) not in inserted]
-        _row.revert([(r, None) for r in loaded_since if r._history is not None], sess)
+        unwritten: list = []
+        _row.journal([r for r in loaded_since if r._history is not None], unwritten)
+        _row.revert(unwritten, sess)
         _row.detach(loaded_since, _row.DETACHED)
         _row.detach(sess._inserted[self.inserted:], _row.TRANSIENT)
         del sess._inserted[self.inserted:]
@@ -171,7 +173,7 @@ class Snapshot:
         _row.revert(since_written, sess)
         _row.restore(self.rows, sess)
         sess.identity_map = self.identity_map.copy()
-        for row, _ in since_written:
+        for row in since_written[::_row.JOURNAL_ENTRY]:
             if id(row) not in saved:
                 sess.identity_map.put(identity_key(row), row)
         if keep_new:
