@@ -5,7 +5,7 @@ import asyncio
 import itertools
 import secrets
 import urllib.parse
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Awaitable, Sequence
 
 import asyncpg
 
@@ -84,8 +84,9 @@ class AsyncpgConnection(Connection):
         await self._guard(self.raw.copy_records_to_table(table, records=rows, columns=columns),
                           f"COPY {table} ({', '.join(columns)}) FROM STDIN", ())
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return await self._guard(self.raw.fetch(sql, *params), sql, params)
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> Awaitable[list[Any]]:
+        # the guarded awaitable itself: one coroutine fewer per query
+        return self._guard(self.raw.fetch(sql, *params), sql, params)
 
     async def fetch_mappings(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return [dict(r) for r in await self.fetch(sql, params)]
