@@ -515,10 +515,26 @@ def load_values(record, loaders: tuple) -> object:
 
 
 
+#: _lazy_plan's plans, by loaders tuple
+_PLANS = cython.declare(dict, {})
+
+
 @cython.cfunc
 def _lazy_plan(loaders: tuple) -> tuple:
     """``(eager, mask, per-column loaders)`` for rows loaded with ``loaders``: columns convert
-    on first use while each fits a bit of ``_unconverted``, else all at once on load."""
+    on first use while each fits a bit of ``_unconverted``, else all at once on load. Kept
+    per loaders tuple (a table's, per dialect): working it out cost a one-row query a
+    sixth of its hydration."""
+    plan = _PLANS.get(loaders)
+    if plan is None:
+        if len(_PLANS) >= 1024:  # tables made on the fly: keep the cache bounded
+            _PLANS.clear()
+        plan = _PLANS[loaders] = _make_plan(loaders)
+    return plan
+
+
+@cython.cfunc
+def _make_plan(loaders: tuple) -> tuple:
     mask: cython.ulonglong = 0
     if not loaders:
         return False, mask, None
