@@ -145,6 +145,8 @@ class ColumnAttr:
     fast_type = cython.declare(object, visibility="public")
     #: fast_type values must also be naive (no tzinfo), as a naive Timestamp wants them
     naive = cython.declare(cython.bint, visibility="public")
+    #: the column's bit in the row's masks (0 from column 64 on)
+    bit = cython.declare(cython.ulonglong, visibility="readonly")
 
     def __init__(self, column, index: cython.Py_ssize_t, on_set=None, fast_type=None,
                  naive=False):
@@ -153,6 +155,7 @@ class ColumnAttr:
         self.on_set = on_set
         self.fast_type = fast_type
         self.naive = naive
+        self.bit = cython.cast(cython.ulonglong, 1) << index if index < _BITS else 0
 
     def __get__(self, obj, owner):
         if obj is None:
@@ -172,21 +175,27 @@ class ColumnAttr:
     def __set__(self, obj, value):
         row: RowBase = cython.cast(RowBase, obj)
         value = _checked(self, value)
-        index: cython.Py_ssize_t = self.index
+        bit: cython.ulonglong = self.bit
         if row._history is not None:
-            _mark_written(row, index)
+            if bit:
+                row._written |= bit
+            else:
+                _mark_written(row, self.index)
             values = _value_list(row)
         elif row._state >= _PERSISTENT:  # a new row without history: all it holds is given
             values = _take_history(row)
-            _mark_written(row, index)
+            if bit:
+                row._written = bit
+            else:
+                _mark_written(row, self.index)
             if row._session is not None:
                 # the session flushes rows it tracks that have history: no add() needed
                 cython.cast(SessionRows, row._session)._dirty[_id(obj)] = obj
         else:
             values = _value_list(row)
-        values[index] = value
-        if row._unconverted and index < _BITS:
-            row._unconverted &= ~(cython.cast(cython.ulonglong, 1) << index)
+        values[self.index] = value
+        if row._unconverted and row._unconverted & bit:
+            row._unconverted &= ~bit
 
     def __delete__(self, obj):
         raise AttributeError(f"cannot delete column attribute {self.column!r}")

@@ -39,6 +39,7 @@ class ColumnAttr:
     on_set: Callable[[Any], Any] | None
     fast_type: type | None
     naive: bool
+    bit: int
     def __init__(self, column: Any, index: int, on_set: Callable[[Any], Any] | None = ...,
                  fast_type: type | None = ..., naive: bool = ...) -> None: ...
     def __get__(self, obj: Any, owner: type) -> Any: ...
