@@ -115,11 +115,12 @@ class RowBase:
     #: ``_unconverted`` as it was when the history was taken
     _raw = cython.declare(cython.ulonglong, visibility="public")
     _session = cython.declare(object, visibility="public")
-    _state = cython.declare(cython.int, visibility="public")
     #: bit i set: column i still holds the driver's value; ``_loaders[i]`` converts it on
     #: first use, so a load pays only for the columns that are read
     _unconverted = cython.declare(cython.ulonglong, visibility="public")
     _loaders = cython.declare(object, visibility="public")
+    # the two small fields side by side: they share one 8-byte slot of the object
+    _state = cython.declare(cython.int, visibility="public")
     #: some column holds EXPIRED: a query loading this row again fills the row in
     _expired = cython.declare(cython.bint, visibility="public")
 
