@@ -177,23 +177,18 @@ class ColumnAttr:
         row: RowBase = cython.cast(RowBase, obj)
         value = _checked(self, value)
         bit: cython.ulonglong = self.bit
+        # a new row without history keeps none: all it holds is given
+        if row._history is None and row._state >= _PERSISTENT:
+            _take_history(row)
+            if row._session is not None:
+                # the session flushes rows it tracks that have history: no add() needed
+                cython.cast(SessionRows, row._session)._dirty[_id(obj)] = obj
         if row._history is not None:
             if bit:
                 row._written |= bit
             else:
                 _mark_written(row, self.index)
-            values = _value_list(row)
-        elif row._state >= _PERSISTENT:  # a new row without history: all it holds is given
-            values = _take_history(row)
-            if bit:
-                row._written = bit
-            else:
-                _mark_written(row, self.index)
-            if row._session is not None:
-                # the session flushes rows it tracks that have history: no add() needed
-                cython.cast(SessionRows, row._session)._dirty[_id(obj)] = obj
-        else:
-            values = _value_list(row)
+        values = _value_list(row)
         values[self.index] = value
         if row._unconverted and row._unconverted & bit:
             row._unconverted &= ~bit
@@ -232,20 +227,19 @@ def _value_list(row: RowBase) -> list:
 
 
 @cython.cfunc
-def _take_history(row: RowBase) -> list:
+def _take_history(row: RowBase) -> cython.int:
     """Before a persistent row's first write: keep its values as its history (the record
-    itself; a list is copied) and return the list to write into."""
+    itself, which a list to write into replaces; a list is copied)."""
     values = row._values
     if type(values) is list:
         row._history = tuple(values)
     else:
         row._history = values
-        values = list(values)
-        row._values = values
+        row._values = list(values)
     row._raw = row._unconverted
     row._written = 0
     row._wide = None
-    return values
+    return 0
 
 
 @cython.cfunc
