@@ -1,16 +1,21 @@
 """``DatabaseInterface``: the engine. Parses the DSN, owns the pool, hands out sessions and
-connection-level transactions (SQLAlchemy's Engine methods)."""
+connection-level transactions (SQLAlchemy's Engine methods).
+
+The engine knows nothing of the ORM: the session classes are set on it by
+:mod:`asyncqlio.orm` (``DatabaseInterface.session_class``), and a statement built by the ORM
+runs through its own ``_execute_on_connection`` method.
+"""
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping, Sequence
+import itertools
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from asyncqlio import backends
-from asyncqlio._speedups import _row
-from asyncqlio.backends.base import Connection, Dialect, translate_params
-from asyncqlio.events import Dispatch
+from asyncqlio.backends.base import BaseConnector, BaseDialect, BaseTransaction
+from asyncqlio.backends.connection import Connection, translate_params
+from asyncqlio.events import Dispatch, listen_on_class
 from asyncqlio.exc import ArgumentError, InvalidRequestError
-from asyncqlio.orm.results import Result, row_class
 from asyncqlio.pool import Pool
 from asyncqlio.url import URL, parse_dsn
 
@@ -23,6 +28,7 @@ _ISOLATION_LEVELS = {"postgresql": ("READ COMMITTED", "REPEATABLE READ", "SERIAL
 Params = Mapping[str, Any] | Sequence[Any] | None
 
 
+@listen_on_class
 class DatabaseInterface:
     """The connection to one database: ``DatabaseInterface("sqlite:///app.db")``.
 
@@ -30,49 +36,68 @@ class DatabaseInterface:
     ``pool_recycle``, ``pool_pre_ping``, ``reset_on_return`` (True), ``echo`` (SQL to the
     ``asyncqlio.sql`` logger), ``echo_pool`` (to ``asyncqlio.pool``; ``"debug"`` adds each
     checkout), ``hide_parameters``, ``statement_cache_size`` (PostgreSQL), ``busy_timeout``
-    (SQLite, seconds); anything else goes to the driver's connect call.
+    (SQLite, seconds); anything else goes to the driver's connect call. ``connector`` is a
+    :class:`~asyncqlio.backends.base.BaseConnector` subclass to use instead of the DSN's.
     """
 
-    def __init__(self, dsn: str | URL | None = None, **options: Any) -> None:
+    #: the classes of ``get_session()`` and ``get_ddl_session()`` (set by asyncqlio.orm)
+    session_class: ClassVar[type | None] = None
+    ddl_session_class: ClassVar[type | None] = None
+    #: numbers the parameters ``emit_param()`` names
+    param_counter = itertools.count()
+
+    def __init__(self, dsn: str | URL | None = None, connector: type[BaseConnector] | None = None,
+                 **options: Any) -> None:
         self.url: URL | None = None
         self._options = options
+        self._connector_type = connector
         self.pool: Pool | None = None
-        self.connector: Any = None
+        self.connector: BaseConnector | None = None
         self.dispatch = Dispatch()
         self._execution_options: dict[str, Any] = {}
+        self._connected = False
         if dsn is not None:
             self._configure(dsn)
 
     def _configure(self, dsn: str | URL) -> None:
         self.url = parse_dsn(dsn)
-        backend = backends.load(self.url.backend)
+        connector_type = self._connector_type
+        if connector_type is None:
+            connector_type = backends.load(self.url.dialect, self.url.backend).CONNECTOR_TYPE
         pool_opts = {k: self._options[k] for k in _POOL_OPTIONS if k in self._options}
         driver_opts = {k: v for k, v in self._options.items() if k not in _POOL_OPTIONS}
-        self.connector = backend.Connector(self.url, **driver_opts)
+        self.connector = connector_type(self.url, **driver_opts)
         self.pool = Pool(self.connector, dispatch=self.dispatch, **pool_opts)
+        self.connector.pool = self.pool
 
     @property
-    def dialect(self) -> Dialect:
+    def dialect(self) -> BaseDialect:
+        """The database's dialect (a ``PostgresqlDialect``, ``Sqlite3Dialect``...)."""
         if self.connector is None:
             raise InvalidRequestError("this DatabaseInterface has no DSN; pass one to connect()")
         return self.connector.dialect
 
     @property
     def connected(self) -> bool:
-        return self.pool is not None and self.pool._opened > 0
+        """Whether ``connect()`` was called, and ``close()`` not since."""
+        return self._connected
 
-    async def connect(self, dsn: str | URL | None = None) -> "DatabaseInterface":
-        """Open the first connection, so a wrong DSN fails here and not at first use."""
+    async def connect(self, dsn: str | URL | None = None, **kwargs: Any) -> "DatabaseInterface":
+        """Open the first connection, so a wrong DSN fails here and not at first use. After
+        ``close()`` this opens the pool again (in the running event loop)."""
         if dsn is not None:
             self._configure(dsn)
         if self.pool is None:
             raise InvalidRequestError("connect() needs a DSN")
-        conn = await self.pool.acquire()
-        await self.pool.release(conn)
+        self.pool.reopen()
+        await self.connector.connect(**kwargs)
+        self._connected = True
         return self
 
     async def close(self) -> None:
-        """Close the pool (shared with every interface made by ``execution_options``)."""
+        """Close the pool (shared with every interface made by ``execution_options``);
+        ``connect()`` opens it again."""
+        self._connected = False
         if self.pool is not None:
             await self.pool.close()
 
@@ -83,26 +108,52 @@ class DatabaseInterface:
             await self.pool.dispose()
 
     async def __aenter__(self) -> "DatabaseInterface":
-        return await self.connect()
+        if not self._connected:
+            await self.connect()
+        return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.close()
 
-    def bind_tables(self, base: type) -> type:
-        """Bind a ``table_base()`` class (and so all its tables) to this interface."""
-        base.metadata.bind = self
-        return base
+    def bind_tables(self, tables: Any) -> Any:
+        """Bind a ``table_base()`` class (or any of its tables, or its ``TableMetadata``) to
+        this interface: every table of that base does its I/O here. The foreign keys and
+        relationships are resolved now, so a name that matches nothing fails here. Returns
+        the metadata."""
+        metadata = tables if hasattr(tables, "setup_tables") else tables.metadata
+        metadata.bind = self
+        metadata.setup_tables()
+        return metadata
 
     def get_session(self, **kwargs: Any) -> Any:
         """A session; ``immediate=True`` begins its transactions with ``BEGIN IMMEDIATE`` on
         SQLite (default: the interface's ``execution_options(immediate=...)``)."""
-        from asyncqlio.orm.session import Session
-        return Session(self, **kwargs)
+        return _require(self.session_class)(self, **kwargs)
 
     def get_ddl_session(self, **kwargs: Any) -> Any:
-        """A session with schema operations and inspection (``asyncqlio.orm.ddl_session``)."""
-        from asyncqlio.orm.ddl_session import DDLSession
-        return DDLSession(self, **kwargs)
+        """A session with schema operations and inspection
+        (:class:`asyncqlio.orm.ddl.ddlsession.DDLSession`)."""
+        return _require(self.ddl_session_class)(self, **kwargs)
+
+    def get_transaction(self, **kwargs: Any) -> BaseTransaction:
+        """A low-level transaction (:class:`~asyncqlio.backends.base.BaseTransaction`):
+        ``await tr.begin()`` takes a connection from the pool."""
+        if self.connector is None:
+            raise InvalidRequestError("this DatabaseInterface has no DSN; pass one to connect()")
+        kwargs.setdefault("begin_sql", self.begin_statement())
+        return self.connector.get_transaction(**kwargs)
+
+    def emit_param(self, name: str | None = None) -> str | tuple[str, str]:
+        """The placeholder for a raw-SQL parameter: ``{name}``; without a name, a new one
+        and its name (``("{param_3}", "param_3")``)."""
+        if name is not None:
+            return "{" + name + "}"
+        name = f"param_{next(self.param_counter)}"
+        return "{" + name + "}", name
+
+    async def get_db_server_version(self) -> str:
+        """The server's version string (SQLite: its library version)."""
+        return await self.connector.get_db_server_version()
 
     # --- execution options
     def execution_options(self, **options: Any) -> "DatabaseInterface":
@@ -205,6 +256,12 @@ class DatabaseInterface:
         return f"<DatabaseInterface {self.url or 'unconfigured'}>"
 
 
+def _require(cls: type | None) -> type:
+    if cls is None:
+        raise InvalidRequestError("sessions come from asyncqlio.orm; import asyncqlio")
+    return cls
+
+
 async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     result = fn(*args, **kwargs)
     if inspect.isawaitable(result):
@@ -242,18 +299,13 @@ class EngineConnection:
         ``rowcount``, and the rows of a select or of ``returning()`` as ``Row`` tuples
         (column values; no identity map below the session)."""
         if isinstance(sql, str):
-            return await self.connection.execute(*self._sql(sql, params))
-        stmt, args = self._sql(sql, params)
-        shape = _row_shape(sql, self.db.dialect.name)
-        if shape is None:
-            return Result([], [], await self.connection.execute(stmt, args),
-                          returns_rows=False)
-        keys, make = shape
-        records = await self.connection.fetch(stmt, args)
-        return Result(make(records), keys)
+            return await self.connection.execute_script(*self._sql(sql, params))
+        if params is not None:
+            raise ArgumentError("a query carries its own parameters")
+        return await sql._execute_on_connection(self)
 
     async def fetch(self, sql: Any, params: Params = None) -> list[dict[str, Any]]:
-        """Every row, as mappings."""
+        """Every row, as mappings (:class:`~asyncqlio.backends.base.DictRow`)."""
         return await self.connection.fetch_mappings(*self._sql(sql, params))
 
     async def fetchrow(self, sql: Any, params: Params = None) -> dict[str, Any] | None:
@@ -263,36 +315,6 @@ class EngineConnection:
     async def scalar(self, sql: Any, params: Params = None) -> Any:
         rows = await self.connection.fetch(*self._sql(sql, params))
         return rows[0][0] if rows else None
-
-
-def _row_shape(query: Any, dialect: str) -> tuple[list[str], Callable[[list], list]] | None:
-    """The keys of a query's rows and how records become them; None for a statement that
-    returns no rows (an insert, or an update or delete without ``returning()``)."""
-    from asyncqlio.orm.query import SelectQuery, _BulkQuery, _entity_key
-    if isinstance(query, SelectQuery):
-        if query.entities is not None:
-            return [_entity_key(e, i) for i, e in enumerate(query.entities)], query._tuples
-        return _table_rows(query.table, dialect)
-    if isinstance(query, _BulkQuery) and query._returning is not None:
-        if query._returning == ():
-            return _table_rows(query._target(), dialect)
-        entities = SelectQuery(query.session).columns(*query._returning)
-        return [c.attr_name for c in query._returning], entities._tuples
-    return None
-
-
-def _table_rows(table: type, dialect: str) -> tuple[list[str], Callable[[list], list]]:
-    """Whole rows of a table as Row tuples keyed by attribute name, values loaded."""
-    info = table.__table__
-    keys = [c.attr_name for c in info.columns]
-    cls = row_class(tuple(keys))
-    n = len(keys)
-    loaders = info.loaders_for(dialect)
-
-    def make(records: list) -> list:
-        return [cls(_row.load_values(r[:n], loaders)) for r in records]
-
-    return keys, make
 
 
 class _Connected:

@@ -32,6 +32,14 @@ Listener = Callable[..., Any]
 #: every Dispatch alive, so a class-level listener reaches the ones made before it
 _all: "weakref.WeakSet[Dispatch]" = weakref.WeakSet()
 _class_level: dict[str, list[Listener]] = {name: [] for name in NAMES}
+#: classes whose listeners hear every instance (``listen(DatabaseInterface, ...)``)
+_target_classes: list[type] = []
+
+
+def listen_on_class(cls: type) -> type:
+    """Let ``listen(cls, name, fn)`` reach every dispatch (a class decorator)."""
+    _target_classes.append(cls)
+    return cls
 
 
 class Dispatch:
@@ -84,12 +92,11 @@ def _lists(target: Any, name: str) -> tuple[dict[str, list[Listener]], list[Disp
     """The listener lists ``target`` stands for, and the dispatches to rebuild after a change."""
     if name not in NAMES:
         raise ArgumentError(f"unknown event {name!r}; events are {', '.join(NAMES)}")
-    from asyncqlio.db import DatabaseInterface
-    from asyncqlio.pool import Pool
-    if isinstance(target, type) and issubclass(target, DatabaseInterface):
+    if isinstance(target, type) and issubclass(target, tuple(_target_classes)):
         return _class_level, list(_all)
-    if isinstance(target, DatabaseInterface | Pool):
-        return target.dispatch._own, [target.dispatch]
+    dispatch = getattr(target, "dispatch", None)
+    if isinstance(dispatch, Dispatch):
+        return dispatch._own, [dispatch]
     raise ArgumentError(f"events are listened for on a DatabaseInterface, its pool or the "
                         f"DatabaseInterface class, not {target!r}")
 

@@ -28,8 +28,21 @@ class SchemaError(DatabaseException):
     """A table or column definition is invalid, or a name does not exist on a table."""
 
 
-class UnboundError(DatabaseException):
-    """A table was used for I/O before ``DatabaseInterface.bind_tables`` bound it."""
+class NoSuchColumnError(SchemaError):
+    """A column that does not exist was asked for."""
+
+
+class ColumnValidationError(DatabaseException, TypeError):
+    """A value assigned to a column does not fit its type (a ``TypeError`` too)."""
+
+
+class UnsupportedOperationException(DatabaseException, NotImplementedError):
+    """The database or its driver does not support the operation."""
+
+
+class UnboundError(DatabaseException, RuntimeError):
+    """A table was used for I/O before ``DatabaseInterface.bind_tables`` bound it (a
+    ``RuntimeError`` too, as the original asyncqlio raised)."""
 
 
 class InvalidRequestError(DatabaseException):
@@ -112,3 +125,8 @@ class NotSupportedError(DatabaseError):
 
 class InternalError(DatabaseError):
     """The database reported an internal error."""
+
+
+__all__ = [name for name, value in list(globals().items())
+           if isinstance(value, type) and issubclass(value, BaseException)
+           and value.__module__ == __name__] + ["AsyncqlioError"]

@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from asyncqlio.backends.base import Connection
+from asyncqlio.backends.connection import Connection
 from asyncqlio.events import Dispatch
 from asyncqlio.exc import ArgumentError, InvalidRequestError, PoolTimeout
 
@@ -159,7 +159,7 @@ class Pool:
                         raise
                     continue
             return conn
-        conn = await self.connector.connect()
+        conn = await self.connector.open()
         self._opened += 1
         self.dispatch.attach(conn)
         conn.generation = self._generation
@@ -257,7 +257,12 @@ class Pool:
         await self.dispose()
         if self._checkins:
             await asyncio.gather(*self._checkins, return_exceptions=True)
-        await self.connector.close()
+        await self.connector.shutdown()
+
+    def reopen(self) -> None:
+        """Take checkouts again after ``close()`` (the connections then open in whatever
+        event loop asks for them)."""
+        self._closed = False
 
     def recreate(self) -> "Pool":
         """A new, empty pool with the same settings and listeners."""

@@ -6,14 +6,21 @@ import urllib.parse
 
 from asyncqlio.exc import InvalidDSN
 
-#: scheme -> backend module name in :mod:`asyncqlio.backends`
+#: scheme -> (database package, driver module) in :mod:`asyncqlio.backends`
 SCHEMES = {
-    "sqlite": "aiosqlite",
-    "sqlite3": "aiosqlite",
-    "sqlite+aiosqlite": "aiosqlite",
-    "postgresql": "asyncpg",
-    "postgres": "asyncpg",
-    "postgresql+asyncpg": "asyncpg",
+    "sqlite": ("sqlite3", "aiosqlite"),
+    "sqlite3": ("sqlite3", "aiosqlite"),
+    "sqlite+aiosqlite": ("sqlite3", "aiosqlite"),
+    "sqlite3+aiosqlite": ("sqlite3", "aiosqlite"),
+    "sqlite3+aiosqlite3": ("sqlite3", "aiosqlite"),  # the original asyncqlio's name
+    "postgresql": ("postgresql", "asyncpg"),
+    "postgres": ("postgresql", "asyncpg"),
+    "postgresql+asyncpg": ("postgresql", "asyncpg"),
+    "mysql": ("mysql", "asyncmy"),
+    "mysql+asyncmy": ("mysql", "asyncmy"),
+    "mysql+aiomysql": ("mysql", "aiomysql"),
+    "mariadb": ("mysql", "asyncmy"),
+    "mariadb+asyncmy": ("mysql", "asyncmy"),
 }
 
 
@@ -22,6 +29,7 @@ class URL:
     """A parsed DSN. ``repr`` and ``str`` mask the password."""
 
     scheme: str
+    #: the driver module (``asyncpg``, ``aiosqlite``)
     backend: str
     username: str | None = None
     password: str | None = None
@@ -29,6 +37,11 @@ class URL:
     port: int | None = None
     database: str | None = None
     options: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def dialect(self) -> str:
+        """The database package in :mod:`asyncqlio.backends` (``postgresql``, ``sqlite3``)."""
+        return SCHEMES[self.scheme][0]
 
     def render(self, hide_password: bool = True) -> str:
         auth = ""
@@ -50,7 +63,7 @@ class URL:
     @property
     def address(self) -> str:
         """``host:port`` (or the file, for SQLite), for error messages."""
-        if self.backend == "aiosqlite":
+        if self.dialect == "sqlite3":
             return self.database or ":memory:"
         return f"{self._host or 'localhost'}:{self.port or 5432}"
 
@@ -76,10 +89,11 @@ def parse_dsn(dsn: str | URL) -> URL:
     if not sep:
         raise InvalidDSN("a DSN looks like scheme://user:password@host:port/database")
     scheme = scheme.lower()
-    backend = SCHEMES.get(scheme)
-    if backend is None:
+    known = SCHEMES.get(scheme)
+    if known is None:
         raise InvalidDSN(f"unknown DSN scheme {scheme!r}; known: {', '.join(sorted(SCHEMES))}")
-    if backend == "aiosqlite":
+    database, backend = known
+    if database == "sqlite3":
         # sqlite:///relative.db, sqlite:////abs/path.db, sqlite:///:memory:, sqlite://
         path, _, query = rest.partition("?")
         if path.startswith("/"):

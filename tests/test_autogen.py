@@ -344,7 +344,7 @@ async def test_added_and_dropped_columns_with_indexes(db, tmp_path):
     await migrator.down()
     assert await diff(db, v1) == ([], [], set())
     async with db.get_ddl_session() as sess:
-        assert {(i.name, tuple(i.columns)) for i in await sess.get_indexes("note")} == \
+        assert {(i.name, tuple(i.columns)) for i in await sess.inspector.get_indexes("note")} == \
             {("ix_note_tag", ("tag",)), ("ix_note_ba", ("b", "a"))}
 
 
@@ -358,7 +358,7 @@ async def test_expression_and_partial_indexes_are_left_alone(db):
     async with db.get_ddl_session() as sess:
         await sess.execute('CREATE INDEX "ix_lower" ON "note" (lower("topic"))')
         await sess.execute('CREATE UNIQUE INDEX "ix_some" ON "note" ("topic") WHERE "id" > 5')
-        indexes = {i.name: i for i in await sess.get_indexes("note")}
+        indexes = {i.name: i for i in await sess.inspector.get_indexes("note")}
     assert indexes["ix_lower"].columns == [None] and indexes["ix_some"].partial
     assert await diff(db, base) == ([], [], set())
     source = await base.metadata.tables["note"].generate_schema()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asyncqlio import Column, ForeignKey, Integer, Real, String, Text, exc
-from asyncqlio.orm import types
+from asyncqlio.orm.schema import types
 
 
 async def _rows(db, sql: str) -> list[dict]:
@@ -142,9 +142,9 @@ async def test_create_and_drop_index(people):
     async with people.get_ddl_session() as sess:
         await sess.create_index("person", "ix_name_age", "name", "age")
         await sess.create_index("team", "uq_team_name", "name", unique=True)
-        indexes = {i.name: i for i in await sess.get_indexes("person")}
+        indexes = {i.name: i for i in await sess.inspector.get_indexes("person")}
         assert indexes["ix_name_age"].columns == ["name", "age"]
-        assert (await sess.get_indexes("team"))[0].unique
+        assert (await sess.inspector.get_indexes("team"))[0].unique
     with pytest.raises(exc.IntegrityError):
         async with people.get_ddl_session() as sess:
             await sess.execute("INSERT INTO team (name) VALUES ('red')")
@@ -152,8 +152,8 @@ async def test_create_and_drop_index(people):
         await sess.drop_index("uq_team_name")
         await sess.drop_index("ix_name_age")
         await sess.drop_index("ix_name_age", if_exists=True)
-        assert await sess.get_indexes("team") == []
-        assert [i.name for i in await sess.get_indexes("person")] == ["ix_person_age"]
+        assert await sess.inspector.get_indexes("team") == []
+        assert [i.name for i in await sess.inspector.get_indexes("person")] == ["ix_person_age"]
         await sess.execute("INSERT INTO team (name) VALUES ('red')")
     assert len(await _rows(people, "SELECT * FROM team")) == 3
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from asyncqlio import DatabaseInterface, events
-from asyncqlio.backends.base import Connection
+from asyncqlio.backends.connection import Connection
 from asyncqlio.exc import ArgumentError, InterfaceError, OperationalError
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from asyncqlio import (JSON, UUID, BigInt, Boolean, Bytea, Column, Date, ForeignKey, Index,
                        Integer, Numeric, Real, Serial, String, Text, Timestamp, table_base)
-from asyncqlio.orm import types
+from asyncqlio.orm.schema import types
 from asyncqlio.orm.inspection import Inspector, type_from_sql
 
 Table = table_base()
@@ -102,7 +102,7 @@ async def test_keys_indexes_foreign_keys(made, backend):
 async def test_missing_table_has_nothing(made):
     async with made.get_ddl_session() as sess:
         assert await sess.get_columns("nope") == []
-        assert await sess.get_indexes("nope") == []
+        assert await sess.inspector.get_indexes("nope") == []
         assert not await sess.inspector.has_table("nope")
 
 

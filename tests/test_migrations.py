@@ -350,7 +350,7 @@ async def test_create_table_if_not_exists_twice_with_an_index(db):
                                     Column.with_name("name", Text, index=True),
                                     if_not_exists=True)
     async with db.get_ddl_session() as sess:
-        assert [i.name for i in await sess.get_indexes("tag")] == ["ix_tag_name"]
+        assert [i.name for i in await sess.inspector.get_indexes("tag")] == ["ix_tag_name"]
 
 
 async def test_two_deployments_on_a_fresh_database(db, tmp_path, backend):
@@ -390,4 +390,4 @@ async def test_an_index_on_a_missing_column(db):
         async with db.get_ddl_session() as sess:
             await sess.create_index("tag", "ix_tag_nope", "id", "nope")
     async with db.get_ddl_session() as sess:
-        assert await sess.get_indexes("tag") == []
+        assert await sess.inspector.get_indexes("tag") == []

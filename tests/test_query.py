@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from asyncqlio import Boolean, Column, Integer, Real, String, Text, exc, table_base
-from asyncqlio.orm.results import ResultGenerator
+from asyncqlio.orm.query import ResultGenerator
 
 Table = table_base()
 
@@ -276,16 +276,22 @@ async def test_pattern_values_must_be_strings(sess):
         Note.body.startswith(None)
 
 
-async def test_in_rejects_a_string(sess):
-    with pytest.raises(TypeError):
-        User.name.in_("bob")
+async def test_in_takes_its_values_as_one_list_or_as_arguments(sess):
+    """``in_("bob")`` is one value, ``in_("a", "b")`` two, as in the original asyncqlio."""
+    await sess.insert.rows(User(name="in-bob"), User(name="in-amy"))
+    assert [u.name for u in await sess.select(User).where(User.name.in_("in-bob"))] == ["in-bob"]
+    both = {u.name for u in await sess.select(User).where(User.name.in_("in-bob", "in-amy"))}
+    assert both == {"in-bob", "in-amy"}
+    assert {u.name for u in await sess.select(User).where(
+        User.name.in_(["in-bob", "in-amy"]))} == both
 
 
-async def test_python_boolean_operators_are_refused(sess):
-    with pytest.raises(TypeError):
-        (User.score > 1) and (User.score < 5)  # noqa: B015
-    with pytest.raises(TypeError):
-        bool((User.score + 1) > 2)
+async def test_an_expression_is_true_as_in_the_original(sess):
+    """``bool()`` of an expression is true (the original's rule), so Python's ``and`` picks
+    one side: conditions combine with ``&``; ``col == other_col`` is identity."""
+    assert bool(User.score > 1) and bool((User.score + 1) > 2)
+    assert ((User.score > 1) and (User.score < 5)).op == "<"  # noqa: B015
+    assert User.score in (User.id, User.score) and User.name not in (User.id, User.score)
 
 
 async def test_where_refuses_what_is_not_a_condition(sess):

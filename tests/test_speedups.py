@@ -232,5 +232,5 @@ def test_reading_a_value_already_of_its_type_copies_nothing():
     assert floaty.value == 2.5 and floaty._values is record and floaty._unconverted == 0
     assert whole.value == 3.0 and type(whole.value) is float and type(whole._values) is list
     floaty.value = 4.0  # the first write copies, and keeps the record as the history
-    assert type(floaty._values) is list and floaty._history is record
+    assert type(floaty._values) is list and floaty._prior is record
     assert _row.written(floaty) == (1,) and _row.old_value(floaty, 1) == 2.5

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from asyncqlio import Column, DatabaseInterface, Integer, Real, exc
-from asyncqlio.orm.ddl import SQLiteTable, sqlite_default
+from asyncqlio.backends.sqlite3.ddltext import SQLiteTable, sqlite_default
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ class Typed(Table, table_name="typed"):
     bi = Column(BigInt, nullable=True)
     r = Column(Real, nullable=True)
     num = Column(Numeric(12, 4), nullable=True)
-    num_any = Column(Numeric, nullable=True)
+    num_any = Column(Numeric(None), nullable=True)
     num_float = Column(Numeric(10, 2, asdecimal=False), nullable=True)
     s = Column(String(20), nullable=True)
     t = Column(Text, nullable=True)
@@ -240,7 +240,7 @@ async def test_sqlite_stores_booleans_as_integers_and_none_as_null(tmp_path):
 
     from asyncqlio import DatabaseInterface
     from asyncqlio._speedups import _convert
-    import asyncqlio.backends.aiosqlite  # noqa: F401 - registers the adapters
+    import asyncqlio.backends.sqlite3.aiosqlite  # noqa: F401 - registers the adapters
 
     assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)] is _convert.same
     assert sqlite3.adapters[(bool, sqlite3.PrepareProtocol)] is _convert.sqlite_bool

@@ -70,7 +70,6 @@ def test_ipv6_host():
 
 
 @pytest.mark.parametrize("dsn", [
-    "mysql://u:p@localhost/db",
     "postgresql+psycopg://u@localhost/db",
     "sqlite:/app.db",
     "app.db",
@@ -86,7 +85,12 @@ def test_bad_dsns_are_invalid_dsn(dsn):
 
 def test_unknown_scheme_names_the_known_ones():
     with pytest.raises(InvalidDSN, match="mysql.*postgresql.*sqlite"):
-        DatabaseInterface("mysql://u:p@localhost/db")
+        DatabaseInterface("oracle://u:p@localhost/db")
+
+
+def test_a_backend_not_built_yet_says_so():
+    with pytest.raises(NotImplementedError, match="MySQL/MariaDB"):
+        DatabaseInterface("mysql+aiomysql://u:p@localhost/db")
 
 
 def test_non_string_dsn():

@@ -50,10 +50,13 @@ def escape_like(value: str) -> str:
 
 
 @cython.cfunc
-def _values(values, name: str) -> object:
-    """The values of ``IN``: a list, or a select (a :class:`Select` or anything with
-    ``__clause__()``, such as a query builder). A string is refused (it would be taken
-    letter by letter)."""
+def _values(args: tuple, name: str) -> object:
+    """The values of ``IN``: one list (tuple, set...) or select (a :class:`Select`, or
+    anything with ``__clause__()`` such as a query builder), or the values themselves
+    (``in_(1, 2, 3)``, the original asyncqlio's form; a lone string is one value)."""
+    if len(args) != 1:
+        return list(args)
+    values = args[0]
     if isinstance(values, Select):
         return values
     clause = getattr(values, "__clause__", None)
@@ -63,7 +66,7 @@ def _values(values, name: str) -> object:
             raise TypeError(f"{name}() takes a select, not {values!r}")
         return values
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name}() takes a list, tuple or set of values, or a select")
+        return [values]
     return list(values)
 
 
@@ -155,11 +158,12 @@ class Node:
     def __invert__(self):
         return NotExpr(self)
 
-    def in_(self, values):
-        """``IN``; an empty list matches no row."""
+    def in_(self, *values):
+        """``IN``: ``in_([1, 2])``, ``in_(1, 2)`` or ``in_(query)``; an empty list matches
+        no row."""
         return InExpr(self, _values(values, "in_"))
 
-    def not_in(self, values):
+    def not_in(self, *values):
         """``NOT IN``; an empty list matches every row."""
         return InExpr(self, _values(values, "not_in"), True)
 
@@ -271,13 +275,13 @@ class BinaryExpr(Node):
         self.type = type
 
     def __bool__(self):
-        # lets `column in [columns]` and `col_a == col_a` work by identity, as in SQLAlchemy
+        # `col_a == col_b` is identity, so `column in [columns]` works (as in SQLAlchemy);
+        # any other expression is true, as an object is (the original asyncqlio's rule)
         if self.op == "=" and isinstance(self.left, ColumnNode) and isinstance(self.right, ColumnNode):
             return self.left is self.right
         if self.op == "<>" and isinstance(self.left, ColumnNode) and isinstance(self.right, ColumnNode):
             return self.left is not self.right
-        raise TypeError("the truth value of an SQL expression is not defined; "
-                        "combine conditions with &, | and ~, not and/or/not")
+        return True
 
     def __repr__(self):
         return f"BinaryExpr({self.op!r}, {self.left!r}, {self.right!r})"
@@ -298,9 +302,6 @@ class BoolExpr(Node):
             else:
                 flat.append(item)
         self.items = flat
-
-    def __bool__(self):
-        raise TypeError("the truth value of an SQL expression is not defined")
 
 
 @cython.cclass

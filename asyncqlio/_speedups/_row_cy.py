@@ -4,7 +4,7 @@ driver rows become instances.
 A row keeps the driver's record itself (an asyncpg ``Record`` or a sqlite tuple) as
 ``_values`` and copies it into a list only on the first write, so loading a row costs one
 object and two field stores. Writes go through :class:`ColumnAttr`. The first write keeps the
-values the row had (``_history``: the record itself, or a tuple copy) and each write sets the
+values the row had (``_prior``: the record itself, or a tuple copy) and each write sets the
 column's bit in ``_written``, so the session knows what to write and what to restore without
 comparing whole objects, and a write allocates nothing beyond the row's value list.
 """
@@ -61,6 +61,8 @@ class _Sentinel:
 
 #: the value of a column that was never set (distinct from NULL/None)
 NO_VALUE = _Sentinel("NO_VALUE")
+#: a column declared without a Python-side default (``asyncqlio.sentinels``)
+NO_DEFAULT = _Sentinel("NO_DEFAULT")
 #: the value of a column expired by ``Session.expire``: reading it raises until a refresh or
 #: a query loads it again (no hidden I/O)
 EXPIRED = _Sentinel("EXPIRED")
@@ -107,7 +109,7 @@ class RowBase:
     #: None, or the row's values before its first write since it was loaded or last written
     #: (a tuple, never changed; NO_VALUE for each column of a new row). Read its entries
     #: through old_value(): where ``_raw`` has the bit, an entry is the driver's value
-    _history = cython.declare(object, visibility="public")
+    _prior = cython.declare(object, visibility="public")
     #: with a history: bit i set, column i was written since (columns 0-63) ...
     _written = cython.declare(cython.ulonglong, visibility="public")
     #: ... and the columns from 64 on that were written (a set), or None
@@ -178,12 +180,12 @@ class ColumnAttr:
         value = _checked(self, value)
         bit: cython.ulonglong = self.bit
         # a new row without history keeps none: all it holds is given
-        if row._history is None and row._state >= _PERSISTENT:
+        if row._prior is None and row._state >= _PERSISTENT:
             _take_history(row)
             if row._session is not None:
                 # the session flushes rows it tracks that have history: no add() needed
                 cython.cast(SessionRows, row._session)._dirty[_id(obj)] = obj
-        if row._history is not None:
+        if row._prior is not None:
             if bit:
                 row._written |= bit
             else:
@@ -232,9 +234,9 @@ def _take_history(row: RowBase) -> cython.int:
     itself, which a list to write into replaces; a list is copied)."""
     values = row._values
     if type(values) is list:
-        row._history = tuple(values)
+        row._prior = tuple(values)
     else:
-        row._history = values
+        row._prior = values
         row._values = list(values)
     row._raw = row._unconverted
     row._written = 0
@@ -294,8 +296,8 @@ def old_value(obj, index: cython.Py_ssize_t):
     """A column's value as the database has it: its value before the row's unflushed
     writes (NO_VALUE where a new row had none)."""
     row: RowBase = cython.cast(RowBase, obj)
-    if row._history is not None and _was_written(row, index):
-        return _old(row, row._history, row._raw, index)
+    if row._prior is not None and _was_written(row, index):
+        return _old(row, row._prior, row._raw, index)
     return column_value(row, index)
 
 
@@ -304,7 +306,7 @@ def written(obj) -> tuple:
     """The indexes of the columns written since the row was loaded or last written (for a
     new row with history: the columns it was given)."""
     row: RowBase = cython.cast(RowBase, obj)
-    if row._history is None:
+    if row._prior is None:
         return ()
     return tuple(_written_list(row._written, row._wide))
 
@@ -315,7 +317,7 @@ def forget_changes(obj, indexes) -> cython.bint:
     columns were loaded again or expired); returns whether it has other writes left."""
     row: RowBase = cython.cast(RowBase, obj)
     i: cython.Py_ssize_t
-    if row._history is None:
+    if row._prior is None:
         return False
     for i in indexes:
         if i < _BITS:
@@ -323,7 +325,7 @@ def forget_changes(obj, indexes) -> cython.bint:
         elif row._wide is not None and i in row._wide:
             row._wide = row._wide - {i}  # a journal entry may share the set
     if row._written == 0 and not row._wide:
-        row._history = None
+        row._prior = None
         return False
     return True
 
@@ -425,7 +427,7 @@ def _init_values(row: RowBase, plan: InitPlan, values: list) -> cython.int:
         elif v is not None:
             values[i] = _checked(plan.attrs[i], v)
     row._values = values
-    row._history = history
+    row._prior = history
     row._state = _TRANSIENT
     row._unconverted = 0
     return 0
@@ -756,7 +758,7 @@ def expire(obj, indexes):
 def changed(obj) -> tuple:
     """The indexes of the columns whose value really differs from the stored one."""
     row: RowBase = cython.cast(RowBase, obj)
-    history = row._history
+    history = row._prior
     if history is None:
         return ()
     values = row._values
@@ -776,7 +778,7 @@ def snapshot(rows) -> list:
         values = row._values
         if type(values) is list:
             values = list(values)
-        out.append((obj, values, row._history, row._written, row._wide, row._raw,
+        out.append((obj, values, row._prior, row._written, row._wide, row._raw,
                     row._state, row._unconverted, row._expired))
     return out
 
@@ -792,7 +794,7 @@ def save_new(rows) -> list:
     for obj in rows:
         row = cython.cast(RowBase, obj)
         out.append(row._values)
-        out.append(row._history)
+        out.append(row._prior)
         out.append(row._written)
         out.append(row._wide)
     return out
@@ -806,7 +808,7 @@ def restore_new(rows, saved: list, session):
     for obj in rows:
         row = cython.cast(RowBase, obj)
         row._values = saved[i]
-        row._history = saved[i + 1]
+        row._prior = saved[i + 1]
         row._written = saved[i + 2]
         row._wide = saved[i + 3]
         row._raw = 0
@@ -842,7 +844,7 @@ def journal(rows, out: list):
     row: RowBase
     for obj in rows:
         row = cython.cast(RowBase, obj)
-        _journal_row(row, out, row._history, row._written, row._wide, row._raw)
+        _journal_row(row, out, row._prior, row._written, row._wide, row._raw)
 
 
 @cython.ccall
@@ -873,7 +875,7 @@ def rewind(entries: list, session):
     i: cython.Py_ssize_t
     for i in range(0, len(entries), 5):  # _ENTRY (a literal step makes a C loop)
         row = cython.cast(RowBase, entries[i])
-        row._history = entries[i + 1]
+        row._prior = entries[i + 1]
         row._written = entries[i + 2]
         row._wide = entries[i + 3]
         row._raw = entries[i + 4]
@@ -893,9 +895,9 @@ def revert(entries, session):
         row = cython.cast(RowBase, obj)
         if id(obj) not in done:
             done.add(id(obj))
-            _take_back(row, row._history, row._written, row._wide, row._raw)
+            _take_back(row, row._prior, row._written, row._wide, row._raw)
         _take_back(row, entries[i + 1], entries[i + 2], entries[i + 3], entries[i + 4])
-        row._history = None
+        row._prior = None
         row._state = _PERSISTENT
         row._session = session
 
@@ -931,7 +933,7 @@ def restore(snapshots, session):
         if type(values) is list:
             values = list(values)
         row._values = values
-        row._history = history
+        row._prior = history
         row._written = written
         row._wide = wide
         row._raw = raw
@@ -950,7 +952,7 @@ def key_changes(rows) -> list:
     keys: tuple = ()
     for obj in rows:
         row = cython.cast(RowBase, obj)
-        if row._history is not None:
+        if row._prior is not None:
             if type(obj) is not last_cls:
                 last_cls = type(obj)
                 keys = last_cls.__table__.pk_indexes
@@ -1009,7 +1011,7 @@ def load_into(obj, record, loaders: tuple, session):
     row._values = load_values(record, loaders)
     row._unconverted = 0
     row._expired = False
-    row._history = None
+    row._prior = None
     row._state = _PERSISTENT
     row._session = session
 
@@ -1095,7 +1097,7 @@ def group_by_changes(rows) -> list:
     last_group: list = None
     for obj in rows:
         row = cython.cast(RowBase, obj)
-        history = row._history
+        history = row._prior
         if history is None:
             continue
         values = row._values
@@ -1116,7 +1118,7 @@ def group_by_changes(rows) -> list:
         if wide:
             key = (type(obj), changed(row))
         elif mask == 0:
-            row._history = None
+            row._prior = None
             continue
         elif type(obj) is last_cls and mask == last_mask:
             last_group.append(obj)
@@ -1151,7 +1153,7 @@ def _write_into(out: list, obj, indexes: tuple, procs: tuple, key_indexes: tuple
     j: cython.Py_ssize_t
     at: cython.Py_ssize_t
     n: cython.Py_ssize_t = len(indexes)
-    history = row._history
+    history = row._prior
     for j in range(n + len(key_indexes)):
         if j < n:
             at = indexes[j]
@@ -1208,7 +1210,7 @@ def mark_written(rows, session):
     row: RowBase
     for obj in rows:
         row = cython.cast(RowBase, obj)
-        row._history = None
+        row._prior = None
         row._state = _PERSISTENT
         row._session = session
 
@@ -1331,7 +1333,7 @@ def session_add(session: SessionRows, obj) -> Write:
         session._pending[_id(obj)] = obj
         row._session = session
     elif row._session is session and row._state == _PERSISTENT:
-        if row._history is None:  # with a history, its first write registered it already
+        if row._prior is None:  # with a history, its first write registered it already
             session._dirty[_id(obj)] = obj
     else:
         session._add_loaded(obj)

@@ -6,6 +6,7 @@ class _Sentinel:
     def __init__(self, name: str) -> None: ...
 
 NO_VALUE: _Sentinel
+NO_DEFAULT: _Sentinel
 EXPIRED: _Sentinel
 TRANSIENT: int
 PENDING: int
@@ -22,7 +23,7 @@ class SessionRows:
 
 class RowBase:
     _values: Sequence[Any]
-    _history: Sequence[Any] | None
+    _prior: Sequence[Any] | None
     _written: int
     _wide: set[int] | None
     _raw: int

@@ -1,189 +1,366 @@
-"""What every backend provides: a dialect description and a connection wrapper that speaks
-one interface over its driver, translating ``{name}`` parameters and wrapping driver errors."""
+"""The parts of a backend, by the original asyncqlio's names: the dialect (what the SQL of a
+database can say), the connector (opens the driver's connections, for the pool), and the
+low-level transaction and result set of ``db.get_transaction()``.
+
+Each database is a package of :mod:`asyncqlio.backends` holding its dialect class and one
+module per driver (``backends/postgresql/asyncpg.py``), as SQLAlchemy's dialects are laid out.
+A driver module defines a :class:`BaseConnector` subclass (``CONNECTOR_TYPE``) whose ``open()``
+returns a :class:`~asyncqlio.backends.connection.Connection`.
+"""
 from __future__ import annotations
 
-import logging
-import re
-import time
-from dataclasses import dataclass
-from typing import Any, AsyncIterator, Mapping, Sequence
+import abc
+import collections.abc
+import urllib.parse
+from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Sequence
 
-from asyncqlio.events import Dispatch
+from asyncqlio._speedups._compile_cy import quote
+from asyncqlio.backends.connection import Connection, translate_params
+from asyncqlio.exc import InvalidRequestError
+from asyncqlio.meta import AsyncABC
+from asyncqlio.url import URL, parse_dsn
 
-sql_logger = logging.getLogger("asyncqlio.sql")
+Params = Mapping[str, Any] | Sequence[Any] | None
+Emitter = Callable[[str], str]
 
-_PARAM = re.compile(r"\{\{|\}\}|\{(\w+)\}")
 
+class BaseDialect:
+    """What one database's SQL can say, and how the hot paths write it.
 
-@dataclass(frozen=True)
-class Dialect:
-    name: str
-    #: ``$1`` placeholders (asyncpg) rather than ``?`` (sqlite)
-    numeric: bool
-    #: largest number of bound parameters in one statement
-    max_params: int
-    #: bulk loads can use COPY
-    copy: bool = False
-    #: ``UPDATE ... FROM`` another row source (SQLite from 3.33)
-    update_from: bool = True
+    ``name`` is ``"postgresql"`` or ``"sqlite"``; ``numeric``: ``$1`` placeholders (asyncpg)
+    rather than ``?``; ``max_params``: the most bound values one statement takes; ``copy``:
+    bulk loads can use COPY; ``update_from``: ``UPDATE ... FROM`` another row source. The
+    ``has_*`` properties and the ``get_*`` methods are the original asyncqlio's.
+    """
+
+    name = ""
+    numeric = False
+    max_params = 999
+    copy = False
+    update_from = False
 
     def placeholder(self, n: int) -> str:
         return f"${n}" if self.numeric else "?"
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
 
-def translate_params(dialect: Dialect, sql: str,
-                     params: Mapping[str, Any] | Sequence[Any] | None) -> tuple[str, Sequence[Any]]:
-    """Raw SQL uses ``{name}`` placeholders with a mapping (the original asyncqlio format;
-    ``{{``/``}}`` are literal braces), or the driver's own placeholders with a sequence."""
-    if params is None:
-        return sql, ()
-    if not isinstance(params, Mapping):
-        return sql, tuple(params)
-    args: list[Any] = []
-    seen: dict[str, str] = {}
+    has_checkpoints = property(lambda self: False, doc="SAVEPOINTs")
+    has_serial = property(lambda self: False, doc="the SERIAL types")
+    has_returns = property(lambda self: False, doc="INSERT ... RETURNING")
+    has_ilike = property(lambda self: False, doc="ILIKE")
+    has_default = property(lambda self: False, doc="DEFAULT in a VALUES list")
+    has_truncate = property(lambda self: False, doc="TRUNCATE")
+    has_cascade = property(lambda self: False, doc="DROP TABLE ... CASCADE")
 
-    def repl(m: re.Match) -> str:
-        name = m.group(1)
-        if name is None:
-            return m.group(0)[0]
-        if name not in params:
-            from asyncqlio.exc import ArgumentError
-            raise ArgumentError(f"no value given for SQL parameter {{{name}}}")
-        if dialect.numeric:
-            if name not in seen:
-                args.append(params[name])
-                seen[name] = f"${len(args)}"
-            return seen[name]
-        args.append(params[name])
-        return "?"
+    @property
+    def lastval_method(self) -> str:
+        """The SQL function giving the key the last INSERT generated."""
+        raise NotImplementedError(f"{type(self).__name__} has no lastval method")
 
-    return _PARAM.sub(repl, sql), args
+    def get_primary_key_index_name(self, table_name: str) -> str:
+        """The name the database gives a table's primary key index ("" where it names none
+        the schema can refer to)."""
+        return ""
+
+    def get_unique_column_index_name(self, table_name: str, column_name: str) -> str:
+        """The name the database gives the index of a UNIQUE column ("" where none)."""
+        return ""
+
+    def get_column_sql(self, table_name: str | None = None, *,
+                       emitter: Emitter = lambda name: "{" + name + "}") -> str:
+        """A query describing the columns (of ``table_name``: bind it with ``emitter``)."""
+        raise NotImplementedError(f"{type(self).__name__}.get_column_sql")
+
+    def get_index_sql(self, table_name: str | None = None, *,
+                      emitter: Emitter = lambda name: "{" + name + "}") -> str:
+        """A query describing the indexes (of ``table_name``)."""
+        raise NotImplementedError(f"{type(self).__name__}.get_index_sql")
+
+    def get_upsert_sql(self, table_name: str, *,
+                       on_conflict_update: bool = True) -> tuple[str, set[str]]:
+        """An INSERT ... ON CONFLICT template (``{insert}``, ``{col}``, ``{update}``) and the
+        names it needs; SQLite 3.24 and PostgreSQL 9.5 write it alike."""
+        action = "UPDATE SET {update}" if on_conflict_update else "NOTHING"
+        sql = f"INSERT INTO {table_name} {{insert}} ON CONFLICT ({{col}}) DO {action}"
+        needed = {"insert", "col"} | ({"update"} if on_conflict_update else set())
+        if self.has_returns:
+            sql += " RETURNING {returning}"
+            needed.add("returning")
+        return sql, needed
+
+    def transform_rows_to_columns(self, *rows: Mapping[str, Any],
+                                  table_name: str | None = None) -> Iterable[Any]:
+        """Rows of :meth:`get_column_sql` as free-standing ``Column`` objects (installed by
+        :mod:`asyncqlio.orm.inspection`, which knows the column types)."""
+        raise NotImplementedError("transform_rows_to_columns needs asyncqlio.orm imported")
+
+    def transform_rows_to_indexes(self, *rows: Mapping[str, Any],
+                                  table_name: str | None = None) -> Iterable[Any]:
+        """Rows of :meth:`get_index_sql` as ``Index`` objects (installed likewise)."""
+        raise NotImplementedError("transform_rows_to_indexes needs asyncqlio.orm imported")
 
 
-def driver_message(error: BaseException) -> str:
-    """The message of the asyncqlio error that wraps a driver error: the driver's own text,
-    without its class name, which the wrapper's class would repeat ("IntegrityError:
-    IntegrityError: ...") and ``__cause__`` keeps; a bare class (a timeout) names itself."""
-    return str(error) or type(error).__name__
+Dialect = BaseDialect
 
 
-_NO_LISTENERS = Dispatch()
+class DictRow(dict):
+    """A row of raw SQL: a mapping of column names to values that is also read by position
+    (``row[0]``), as the original asyncqlio's rows were."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        if type(key) is int:
+            try:
+                return list(self.values())[key]
+            except IndexError:
+                raise KeyError(key) from None
+        return dict.__getitem__(self, key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if type(key) is int:
+            key = list(self)[key]
+        dict.__setitem__(self, key, value)
 
 
-class Connection:
-    """A driver connection; subclasses implement the ``_``-prefixed driver calls."""
+class BaseResultSet(collections.abc.AsyncIterator, AsyncABC):
+    """The rows of a statement, read as they are asked for: ``await fetch_row()``,
+    ``await fetch_many(n)``, ``await flatten()``, ``async for row in result``, and
+    ``async with result:`` to close it."""
 
-    dialect: Dialect
+    @property
+    @abc.abstractmethod
+    def keys(self) -> Iterable[str]:
+        """The names of the result's columns."""
 
-    def __init__(self, raw: Any, *, echo: bool = False, hide_parameters: bool = False) -> None:
-        self.raw = raw
-        self.echo = echo
-        self.hide_parameters = hide_parameters
-        self.in_transaction = False
-        #: set when a statement was interrupted: the connection's state is unknown
-        self.broken = False
-        self.created = time.monotonic()
-        #: the listeners of the pool that opened it (``Dispatch.attach``)
-        self.events = _NO_LISTENERS
-        #: the pool's dispose() count when opened: an older connection is closed on return
-        self.generation = 0
+    @abc.abstractmethod
+    async def fetch_row(self) -> DictRow | None:
+        """The next row, or None after the last."""
 
-    def _log(self, sql: str, params: Sequence[Any], started: float) -> None:
-        shown = "[hidden]" if self.hide_parameters else repr(tuple(params))
-        sql_logger.info("%s %s (%.3f ms)", sql, shown, (time.perf_counter() - started) * 1e3)
+    @abc.abstractmethod
+    async def fetch_many(self, n: int) -> list[DictRow]:
+        """The next ``n`` rows (fewer at the end)."""
 
-    def wrap_error(self, error: BaseException) -> BaseException:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop reading (the rows not read are dropped)."""
 
-    async def _guard(self, awaitable: Any, sql: str, params: Sequence[Any]) -> Any:
-        started = time.perf_counter() if self.echo else 0.0
-        try:
-            return await awaitable
-        except BaseException as e:
-            wrapped = self.wrap_error(e)
-            if wrapped is e:
-                self.broken = True  # cancelled or interrupted mid-statement
-                raise
-            raise wrapped from e
-        finally:
-            if self.echo:  # failed statements too: they are the ones being looked for
-                self._log(sql, params, started)
+    async def __anext__(self) -> DictRow:
+        row = await self.fetch_row()
+        if row is None:
+            raise StopAsyncIteration
+        return row
 
-    async def _guard_with_events(self, awaitable: Any, sql: str, params: Sequence[Any]) -> Any:
-        """``_guard`` with the before/after_execute listeners; the pool's Dispatch puts it in
-        place of ``_guard`` on its connections while such listeners exist."""
-        events = self.events
-        try:
-            await events.fire("before_execute", self, sql, params)
-        except BaseException:
-            awaitable.close()  # never started: the connection is as it was
-            raise
-        result = await type(self)._guard(self, awaitable, sql, params)
-        await events.fire("after_execute", self, sql, params)
-        return result
+    async def flatten(self) -> list[DictRow]:
+        """The rows not read yet, as a list."""
+        return [row async for row in self]
 
-    # --- the interface the ORM uses; params are already in driver form
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; the number of rows it changed (-1 where not known)."""
-        raise NotImplementedError
+    async def __aenter__(self) -> "BaseResultSet":
+        return self
 
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        """Run a statement once per parameter row (values already bound by the column types);
-        the rows changed in all (-1 where not known)."""
-        raise NotImplementedError
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
 
-    async def copy_rows(self, table: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Bulk-load rows with COPY, where the dialect has it (``Dialect.copy``)."""
-        raise NotImplementedError(f"COPY is not available on {self.dialect.name}")
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        """All rows, each a sequence in select-list order."""
-        raise NotImplementedError
+class ResultSet(BaseResultSet):
+    """A result set over a connection's chunks of rows (each row a :class:`DictRow`)."""
 
-    async def fetch_mappings(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    def __init__(self, chunks: AsyncIterator[list[DictRow]],
+                 first: list[DictRow] | None = None) -> None:
+        self._chunks = chunks
+        self._buffer: list[DictRow] = list(first or ())
+        self._keys: list[str] | None = list(self._buffer[0]) if self._buffer else None
+        self._done = False
 
-    def cursor(self, sql: str, params: Sequence[Any] = (), chunk: int = 100,
-               mappings: bool = True) -> AsyncIterator[list[Any]]:
-        """Chunks of rows as mappings, read as they are needed (inside a transaction); with
-        ``mappings`` false the driver's records, read by position (columns of one name
-        stay apart)."""
-        raise NotImplementedError
+    @property
+    def keys(self) -> list[str]:
+        if self._keys is None:
+            raise InvalidRequestError("no row has been read yet, so the keys are not known")
+        return self._keys
 
-    async def begin(self, sql: str = "BEGIN") -> None:
-        """Start a transaction with ``sql`` (``BEGIN IMMEDIATE``, an isolation level...)."""
-        await self.execute(sql)
-        self.in_transaction = True
-        if self.events.transaction:
-            await self.events.fire("begin", self)
+    async def _fill(self, n: int | None) -> None:
+        while not self._done and (n is None or len(self._buffer) < n):
+            try:
+                chunk = await self._chunks.__anext__()
+            except StopAsyncIteration:
+                self._done = True
+                break
+            if chunk and self._keys is None:
+                self._keys = list(chunk[0])
+            self._buffer.extend(chunk)
 
-    async def commit(self) -> None:
-        try:
-            await self.execute("COMMIT")
-        finally:
-            self.in_transaction = False
-        if self.events.transaction:
-            await self.events.fire("commit", self)
+    async def fetch_row(self) -> DictRow | None:
+        await self._fill(1)
+        return self._buffer.pop(0) if self._buffer else None
 
-    async def rollback(self) -> None:
-        await self.reset()
-        if self.events.transaction:
-            await self.events.fire("rollback", self)
+    async def fetch_many(self, n: int) -> list[DictRow]:
+        await self._fill(n)
+        out, self._buffer = self._buffer[:n], self._buffer[n:]
+        return out
 
-    async def reset(self) -> None:
-        """Roll back without telling listeners: the pool's clean-up on check-in."""
-        try:
-            await self.execute("ROLLBACK")
-        finally:
-            self.in_transaction = False
-
-    async def ping(self) -> None:
-        """Raise if the connection is no longer usable; no events, no logging."""
-        raise NotImplementedError
-
-    def driver_in_transaction(self) -> bool:
-        """Whether the driver itself sees an open transaction (after raw use)."""
-        raise NotImplementedError
+    async def flatten(self) -> list[DictRow]:
+        await self._fill(None)
+        out, self._buffer = self._buffer, []
+        return out
 
     async def close(self) -> None:
-        raise NotImplementedError
+        self._done = True
+        self._buffer = []
+        await self._chunks.aclose()
+
+
+class BaseTransaction(AsyncABC):
+    """A connection from the pool in one transaction (``db.get_transaction()``): ``begin()``,
+    ``execute``, ``cursor``, ``commit()`` or ``rollback(checkpoint=None)``, then ``close()``;
+    or ``async with db.get_transaction() as tr:`` (committed at the end, rolled back on an
+    error). ``close(has_error=True)`` closes the connection instead of pooling it. The same
+    object can ``begin()`` again after ``close()``."""
+
+    def __init__(self, connector: "BaseConnector", **options: Any) -> None:
+        self.connector = connector
+        #: the pooled connection while begun
+        self.connection: Connection | None = None
+        self._options = options
+
+    async def __aenter__(self) -> "BaseTransaction":
+        return await self.begin()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            if self.connection is not None and self.connection.in_transaction:
+                if exc_type is None:
+                    await self.commit()
+                else:
+                    await self.rollback()
+        finally:
+            await self.close(has_error=exc_type is not None and not isinstance(exc, Exception))
+
+    def _conn(self) -> Connection:
+        if self.connection is None:
+            raise InvalidRequestError("this transaction is not begun; await begin() first")
+        return self.connection
+
+    async def begin(self, **options: Any) -> "BaseTransaction":
+        """Take a connection from the pool and ``BEGIN``."""
+        if self.connection is not None:
+            raise InvalidRequestError("this transaction is already begun")
+        pool = self.connector.pool
+        conn = await pool.acquire()
+        try:
+            await conn.begin(self._options.get("begin_sql", "BEGIN"))
+        except BaseException:
+            await pool.release(conn)
+            raise
+        self.connection = conn
+        return self
+
+    async def commit(self) -> None:
+        await self._conn().commit()
+
+    async def rollback(self, checkpoint: str | None = None) -> None:
+        """Roll the transaction back, or only to ``checkpoint`` (a savepoint)."""
+        conn = self._conn()
+        if checkpoint is not None:
+            await conn.execute("ROLLBACK TO SAVEPOINT " + quote(checkpoint))
+        elif conn.in_transaction:
+            await conn.rollback()
+
+    async def create_savepoint(self, name: str) -> None:
+        await self._conn().execute("SAVEPOINT " + quote(name))
+
+    async def release_savepoint(self, name: str) -> None:
+        await self._conn().execute("RELEASE SAVEPOINT " + quote(name))
+
+    async def execute(self, sql: str, params: Params = None) -> int:
+        """Run raw SQL (``{name}`` placeholders with a mapping, or the driver's with a
+        sequence); the rows changed, or -1. Statements separated by ``;`` run in turn."""
+        conn = self._conn()
+        sql, args = translate_params(conn.dialect, sql, params)
+        return await conn.execute_script(sql, args)
+
+    async def cursor(self, sql: str, params: Params = None) -> ResultSet:
+        """Run raw SQL and read its rows as they are asked for."""
+        conn = self._conn()
+        sql, args = translate_params(conn.dialect, sql, params)
+        chunks = conn.cursor(sql, args)
+        first = await anext(chunks, None)
+        return ResultSet(chunks, first)
+
+    async def close(self, *, has_error: bool = False) -> None:
+        """Give the connection back (rolling back what was not committed); with
+        ``has_error`` it is closed rather than reused."""
+        conn, self.connection = self.connection, None
+        if conn is not None:
+            if has_error:
+                conn.broken = True
+            await self.connector.pool.release(conn)
+
+
+class BaseConnector(AsyncABC):
+    """Opens one database's connections for the pool (``open()``), and is the original
+    asyncqlio's connector: ``connect()`` and ``close()`` open and close the interface's pool,
+    ``get_transaction()`` a :class:`BaseTransaction` on it.
+
+    ``dsn`` is a DSN string, a :class:`~asyncqlio.url.URL` or ``urllib.parse.urlparse()``'s
+    result; ``host``, ``port``, ``username``, ``password``, ``db`` and ``params`` are its
+    parts (``dsn`` itself is rendered with the password masked).
+    """
+
+    dialect: BaseDialect
+    transaction_type: type[BaseTransaction] = BaseTransaction
+
+    def __init__(self, dsn: Any, **options: Any) -> None:
+        if isinstance(dsn, urllib.parse.ParseResult):
+            dsn = dsn.geturl()
+        self.url: URL = parse_dsn(dsn)
+        self.dsn = self.url.render()
+        self.host = self.url.host
+        self.port = self.url.port
+        self.username = self.url.username
+        self.password = self.url.password
+        self.db = self.url.database
+        self.params = dict(self.url.options)
+        #: the pool the DatabaseInterface made over this connector
+        self.pool: Any = None
+
+    @abc.abstractmethod
+    async def open(self) -> Connection:
+        """One new connection (the pool calls this)."""
+
+    async def shutdown(self) -> None:
+        """Release what the connector keeps beside the pool's connections (the pool calls
+        this when it closes)."""
+
+    async def connect(self, **kwargs: Any) -> "BaseConnector":
+        """Open the pool's first connection, so a wrong DSN fails here."""
+        if self.pool is None:
+            raise InvalidRequestError("this connector has no pool; connect a DatabaseInterface")
+        conn = await self.pool.acquire()
+        await self.pool.release(conn)
+        return self
+
+    async def close(self) -> None:
+        """Close the pool."""
+        if self.pool is not None:
+            await self.pool.close()
+
+    def get_transaction(self, **options: Any) -> BaseTransaction:
+        return self.transaction_type(self, **options)
+
+    def emit_param(self, name: str) -> str:
+        """The placeholder for parameter ``name`` in raw SQL: ``{name}`` on every backend."""
+        return "{" + name + "}"
+
+    async def get_db_server_version(self) -> str:
+        async with self.get_transaction() as tr:
+            cur = await tr.cursor(self.version_sql)
+            row = await cur.fetch_row()
+            await cur.close()
+        return str(row[0])
+
+    #: the query :meth:`get_db_server_version` runs
+    version_sql = "SELECT version()"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.dsn}>"

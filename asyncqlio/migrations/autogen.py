@@ -23,12 +23,14 @@ from asyncqlio._speedups._compile_cy import quote
 from asyncqlio.exc import ArgumentError, DatabaseException, SchemaError
 from asyncqlio.migrations.runner import VERSION_TABLE, Migrator
 from asyncqlio.migrations.scripts import ScriptDirectory
-from asyncqlio.orm import ddl
+from asyncqlio.backends.sqlite3.ddltext import sqlite_affinity, sqlite_normal
 from asyncqlio.orm.inspection import (ColumnInfo, ColumnSpec, ForeignKeyInfo, IndexInfo,
                                       Inspector, TableSchema, column_source, known_type,
                                       type_source)
 from asyncqlio.orm.schema import Column, TableInfo
-from asyncqlio.orm.types import POSTGRESQL
+from asyncqlio.orm.schema.column import column_definition
+from asyncqlio.orm.schema.index import index_name
+from asyncqlio.orm.schema.types import POSTGRESQL
 
 _I = "    "
 #: the temporary table the model's columns are created in, to be read back
@@ -84,7 +86,7 @@ async def _probe(sess: Any, inspector: Inspector, info: TableInfo) -> dict[str, 
     """The model's columns as this database has them: created in a temporary table inside a
     checkpoint that is rolled back, and read back as the live ones are."""
     dialect = sess.dialect.name
-    cols = ", ".join(ddl.column_definition(c, dialect, inline_pk=False, keys=False)
+    cols = ", ".join(column_definition(c, dialect, inline_pk=False, keys=False)
                      for c in info.columns)
     await sess.checkpoint(_PROBE)
     try:
@@ -105,14 +107,14 @@ def _same_type(dialect: str, live: ColumnInfo, model: ColumnInfo, lone_key: bool
     if lone_key and live.primary_key and \
             (live.sql_type.upper() == "INTEGER") != (model.sql_type.upper() == "INTEGER"):
         return False  # only a column declared INTEGER PRIMARY KEY is the rowid
-    return ddl.sqlite_affinity(live.sql_type) == ddl.sqlite_affinity(model.sql_type)
+    return sqlite_affinity(live.sql_type) == sqlite_affinity(model.sql_type)
 
 
 def _default_key(dialect: str, default: str | None) -> str | None:
     """PostgreSQL writes both defaults itself (``pg_get_expr``); SQLite keeps them as typed."""
     if default is None or dialect == POSTGRESQL:
         return default
-    return ddl.sqlite_normal(default)
+    return sqlite_normal(default)
 
 
 def _restore_type(live: ColumnInfo, names: set[str]) -> str | None:
@@ -219,7 +221,7 @@ def _own_index(ix: Any, have: Any = ()) -> bool:
     add_column makes along with the column (one not in ``have``, the live columns)."""
     column = ix.columns[0]
     return (len(ix.columns) == 1 and column.index and column.name not in have
-            and ix.name == ddl._index_name(column.table_name, (column,)))
+            and ix.name == index_name(column.table_name, (column,)))
 
 
 def _create_steps(info: TableInfo, names: set[str], later: set[str]

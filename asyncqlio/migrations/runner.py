@@ -9,7 +9,7 @@ from asyncqlio._speedups._compile_cy import quote
 from asyncqlio.exc import ArgumentError, DatabaseException
 from asyncqlio.migrations.scripts import Migration, ScriptDirectory
 from asyncqlio.orm.schema import Column
-from asyncqlio.orm.types import String, Text, Timestamp
+from asyncqlio.orm.schema.types import String, Text, Timestamp
 
 VERSION_TABLE = "asyncqlio_migrations"
 _TABLE = quote(VERSION_TABLE)

@@ -1,4 +1,16 @@
-from asyncqlio.orm.schema import Column, ForeignKey, Index, Relationship, table_base
-from asyncqlio.orm.session import Session, SessionState
+"""The ORM: table definitions (:mod:`.schema`), query builders (:mod:`.query`), sessions
+(:mod:`.session`), schema changes (:mod:`.ddl`) and inspection (:mod:`.inspection`).
 
-__all__ = ["Column", "ForeignKey", "Index", "Relationship", "Session", "SessionState", "table_base"]
+Importing it gives :class:`~asyncqlio.db.DatabaseInterface` its session classes (the engine
+does not import the ORM)."""
+from asyncqlio.db import DatabaseInterface
+from asyncqlio.orm import inspection  # noqa: F401  (installs the dialects' schema readers)
+from asyncqlio.orm.ddl.ddlsession import DDLSession
+from asyncqlio.orm.schema import Column, ForeignKey, Index, Relationship, table_base
+from asyncqlio.orm.session import Session, SessionBase, SessionState
+
+DatabaseInterface.session_class = Session
+DatabaseInterface.ddl_session_class = DDLSession
+
+__all__ = ["Column", "DDLSession", "ForeignKey", "Index", "Relationship", "Session",
+           "SessionBase", "SessionState", "table_base"]

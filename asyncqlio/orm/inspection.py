@@ -10,74 +10,23 @@ from __future__ import annotations
 import dataclasses
 import keyword
 import re
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
-from asyncqlio.orm import types as _types
-from asyncqlio.orm.types import POSTGRESQL
+from asyncqlio.backends.reflection import ColumnInfo, ForeignKeyInfo, IndexInfo, TableSchema
+from asyncqlio.backends.sqlite3.ddltext import SQLiteTable
+from asyncqlio.backends.base import BaseDialect
+from asyncqlio.exc import SchemaError
+from asyncqlio.orm.schema.column import Column
+from asyncqlio.orm.schema.index import Index
+from asyncqlio.orm.schema import table as _table
+from asyncqlio.orm.schema import types as _types
+from asyncqlio.orm.schema.types import POSTGRESQL
 
 
 class _Fetcher(Protocol):
     dialect: Any
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
-
-
-@dataclasses.dataclass
-class ColumnInfo:
-    """One column as the database has it."""
-
-    name: str
-    type: _types.ColumnType
-    #: the type as the database spells it (``character varying(64)``, ``VARCHAR(64)``)
-    sql_type: str
-    nullable: bool
-    #: the server default as SQL text, or None (a SERIAL's sequence is not one)
-    default: str | None
-    primary_key: bool = False
-    autoincrement: bool = False
-    unique: bool = False
-
-
-@dataclasses.dataclass
-class IndexInfo:
-    """A plain index (not the one behind a primary key or UNIQUE constraint). A key that is
-    an expression is ``None`` in ``columns``; ``partial`` is an index with a ``WHERE``."""
-
-    name: str
-    columns: list[str | None]
-    unique: bool
-    partial: bool = False
-
-
-@dataclasses.dataclass
-class ForeignKeyInfo:
-    name: str | None
-    columns: list[str]
-    target_table: str
-    target_columns: list[str]
-    on_delete: str | None = None
-    on_update: str | None = None
-
-
-@dataclasses.dataclass
-class TableSchema:
-    name: str
-    columns: list[ColumnInfo]
-    indexes: list[IndexInfo]
-    foreign_keys: list[ForeignKeyInfo]
-    #: multi-column UNIQUE constraints (single-column ones are ``ColumnInfo.unique``)
-    unique_constraints: list[list[str]] = dataclasses.field(default_factory=list)
-
-    @property
-    def primary_key(self) -> list[str]:
-        return [c.name for c in self.columns if c.primary_key]
-
-    def column(self, name: str) -> ColumnInfo:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        from asyncqlio.exc import SchemaError
-        raise SchemaError(f"table {self.name!r} has no column {name!r}")
 
 
 # --- type names back to asyncqlio types
@@ -113,14 +62,14 @@ def known_type(sql_type: str) -> _types.ColumnType | None:
     if name in ("character varying", "varchar"):
         return _types.String()
     if name == "numeric" or name == "decimal":
-        return _types.Numeric()
+        return _types.Numeric(None, None)
     m = _ARGS.match(name)
     if m:
         base, a, b = m.group(1), int(m.group(2)), m.group(3)
         if base in ("character varying", "varchar"):
             return _types.String(a)
         if base in ("numeric", "decimal"):
-            return _types.Numeric(a, int(b) if b is not None else None)
+            return _types.Numeric(a, int(b) if b is not None else 0)
         if base in ("char", "character") and a == 36:
             return _types.UUID()
         if base in ("char", "character"):
@@ -128,6 +77,7 @@ def known_type(sql_type: str) -> _types.ColumnType | None:
     return None
 
 
+_CONSTRAINTS = {"p": "PRIMARY KEY", "u": "UNIQUE"}
 _PG_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 
@@ -168,9 +118,12 @@ class Inspector:
         read = self._pg_columns if self.is_pg else self._sqlite_columns
         return await read(table, temporary)
 
-    async def get_indexes(self, table: str) -> list[IndexInfo]:
+    async def get_indexes(self, table: str, *, constraints: bool = False) -> list[IndexInfo]:
+        """The table's indexes; with ``constraints``, on PostgreSQL also those behind its
+        primary key and UNIQUE constraints (SQLite's have no SQL of their own, and are not
+        listed)."""
         read = self._pg_indexes if self.is_pg else self._sqlite_indexes
-        return (await read(table))[0]
+        return (await read(table, constraints))[0]
 
     async def get_foreign_keys(self, table: str) -> list[ForeignKeyInfo]:
         return await (self._pg_fks(table) if self.is_pg else self._sqlite_fks(table))
@@ -218,10 +171,11 @@ class Inspector:
             if default is not None and default.startswith("nextval(") and sql_type in _SERIALS:
                 ctype, default, autoinc = _SERIALS[sql_type](), None, True
             out.append(ColumnInfo(r["name"], ctype, sql_type, bool(r["nullable"]), default,
-                                  bool(r["pk"]), autoinc and bool(r["pk"])))
+                                  bool(r["pk"]), autoinc and bool(r["pk"]), table_name=table))
         return out
 
-    async def _pg_indexes(self, table: str) -> tuple[list[IndexInfo], list[list[str]]]:
+    async def _pg_indexes(self, table: str, constraints: bool = False,
+                          ) -> tuple[list[IndexInfo], list[list[str]]]:
         rows = await self._rows(
             "SELECT i.relname AS name, ix.indisunique AS uniq, ix.indpred IS NOT NULL AS part, "
             "ARRAY(SELECT a.attname FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(n, o) "
@@ -236,9 +190,10 @@ class Inspector:
         for r in rows:
             if r["con"] == "u":
                 uniques.append(list(r["cols"]))
-            elif r["con"] is None:
+            if r["con"] is None or constraints:
                 indexes.append(IndexInfo(r["name"], list(r["cols"]), bool(r["uniq"]),
-                                         bool(r["part"])))
+                                         bool(r["part"]), table,
+                                         _CONSTRAINTS.get(r["con"])))
         return indexes, uniques
 
     async def _pg_fks(self, table: str) -> list[ForeignKeyInfo]:
@@ -275,10 +230,11 @@ class Inspector:
             autoinc = bool(r["pk"]) and pk_count == 1 and sql_type.upper() == "INTEGER"
             out.append(ColumnInfo(r["name"], type_from_sql(sql_type), sql_type,
                                   not r["notnull"] and not autoinc, r["dflt_value"],
-                                  bool(r["pk"]), autoinc))
+                                  bool(r["pk"]), autoinc, table_name=table))
         return out
 
-    async def _sqlite_indexes(self, table: str) -> tuple[list[IndexInfo], list[list[str]]]:
+    async def _sqlite_indexes(self, table: str, constraints: bool = False,
+                              ) -> tuple[list[IndexInfo], list[list[str]]]:
         rows = await self._rows("SELECT * FROM pragma_index_list(?) ORDER BY name", table)
         indexes, uniques = [], []
         for r in rows:
@@ -288,7 +244,7 @@ class Inspector:
                 uniques.append(cols)
             elif r["origin"] == "c":
                 indexes.append(IndexInfo(r["name"], cols, bool(r["unique"]),
-                                         bool(r["partial"])))
+                                         bool(r["partial"]), table))
         return indexes, uniques
 
     async def _sqlite_fks(self, table: str) -> list[ForeignKeyInfo]:
@@ -303,7 +259,6 @@ class Inspector:
             fk.target_columns.append(r["to"])
         fks = list(by_id.values())
         if fks:  # PRAGMA foreign_key_list has no names: they are in the CREATE TABLE text
-            from asyncqlio.orm.ddl import SQLiteTable
             [row] = await self._rows("SELECT sql FROM sqlite_master WHERE type = 'table' "
                                      "AND name = ? COLLATE NOCASE", table)
             declared = SQLiteTable.parse(row["sql"]).foreign_keys
@@ -351,8 +306,7 @@ def _attr_name(column: str, taken: set[str]) -> str:
 def _reserved_attrs() -> set[str]:
     """What a Table class already has (``metadata``, ``create``...): a column attribute of
     that name would replace it."""
-    from asyncqlio.orm.schema import table_base
-    return {a for a in dir(table_base()) if not a.startswith("__")}
+    return {a for a in dir(_table.table_base()) if not a.startswith("__")}
 
 
 def foreign_key_source(target: str, on_delete: str | None, on_update: str | None) -> str:
@@ -378,12 +332,12 @@ def type_source(ctype: _types.ColumnType, names: set[str] | None = None) -> str:
         return f"{module}.{type(ctype).__qualname__}()"
     cls = type(ctype).__name__
     names.add(cls)
-    if isinstance(ctype, _types.String):
+    if isinstance(ctype, _types.String) and not isinstance(ctype, _types.Text):
         return "String" if ctype.size is None or ctype.size < 0 else f"String({ctype.size})"
     if isinstance(ctype, _types.Numeric):
         if ctype.precision is None:
-            return "Numeric"
-        if ctype.scale is None:
+            return "Numeric(None)"
+        if not ctype.scale:
             return f"Numeric({ctype.precision})"
         return f"Numeric({ctype.precision}, {ctype.scale})"
     if isinstance(ctype, _types.Timestamp) and ctype.timezone:
@@ -418,7 +372,7 @@ class ColumnSpec:
             resolved = fk.resolve()
             target = (f"{resolved.table_name}.{resolved.name}", fk.on_delete, fk.on_update)
         return cls(column.name, column.type, column.primary_key,
-                   column.autoincrement if column.primary_key else None, column.nullable,
+                   column.declared_autoincrement if column.primary_key else None, column.nullable,
                    column.unique, column.index, column.server_default, target)
 
     @classmethod
@@ -527,6 +481,58 @@ async def generate_schema(db: Any, *tables: str) -> str:
         schemas = [await inspector.get_table(t) for t in names]
     for s in schemas:
         if not s.columns:
-            from asyncqlio.exc import SchemaError
             raise SchemaError(f"no table named {s.name!r} in the database")
     return module_source(schemas)
+
+
+
+def get_row_session(row: Any) -> Any:
+    """The session a row belongs to, or None."""
+    return row._session
+
+
+def get_pk(row: Any, as_tuple: bool = True) -> Any:
+    """A row's primary key: a tuple (or, with ``as_tuple=False``, the value itself for a
+    one-column key)."""
+    pk = row.primary_key
+    if as_tuple and not isinstance(pk, tuple):
+        return (pk,)
+    return pk
+
+
+_INDEX_COLUMNS = re.compile(r"\((.*)\)\s*(?:WHERE .*)?$", re.S | re.I)
+
+
+def _dialect_columns(dialect: BaseDialect, *rows: Any,
+                     table_name: str | None = None) -> Iterator[Column]:
+    """Rows of ``dialect.get_column_sql()`` as free-standing columns (the original
+    asyncqlio's ``transform_rows_to_columns``)."""
+    for row in rows:
+        if dialect.name == POSTGRESQL:
+            name, table, sql_type = row["column_name"], row["table_name"], row["data_type"]
+            nullable, default, pk = row["is_nullable"], row["column_default"], row["primary_key"]
+        else:
+            name, table, sql_type = row["name"], table_name, row["type"]
+            nullable, default, pk = not row["notnull"], row["dflt_value"], bool(row["pk"])
+        yield Column.with_name(name, type_from_sql(sql_type), table=table,
+                               nullable=bool(nullable) and not pk, primary_key=bool(pk),
+                               server_default=default)
+
+
+def _dialect_indexes(dialect: BaseDialect, *rows: Any,
+                     table_name: str | None = None) -> Iterator[Index]:
+    """Rows of ``dialect.get_index_sql()`` as indexes (``transform_rows_to_indexes``)."""
+    for row in rows:
+        if dialect.name == POSTGRESQL:
+            name, table, sql = row["indexname"], row["tablename"], row["indexdef"]
+        else:
+            name, table, sql = row["name"], row["tbl_name"], row["sql"]
+        m = _INDEX_COLUMNS.search(sql)
+        columns = [c.strip().strip('"') for c in m.group(1).split(",")] if m else []
+        yield Index.with_name(name, *columns, table=table,
+                              unique=sql.upper().startswith("CREATE UNIQUE"))
+
+
+BaseDialect.transform_rows_to_columns = _dialect_columns  # type: ignore[assignment]
+BaseDialect.transform_rows_to_indexes = _dialect_indexes  # type: ignore[assignment]
+_table.live_schema_source = generate_schema

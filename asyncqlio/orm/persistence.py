@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 from asyncqlio._speedups import _compile, _row
-from asyncqlio.backends.base import Dialect
+from asyncqlio.backends.base import BaseDialect as Dialect
 from asyncqlio.exc import ArgumentError, StaleDataError
 from asyncqlio.orm.schema import TableBase
 
@@ -244,19 +244,31 @@ def _pk_condition(row: TableBase, stored: bool = True) -> Any:
     return conds[0] if len(conds) == 1 else _compile.BoolExpr("AND", conds)
 
 
-async def update(sess: "Session", row: TableBase) -> TableBase:
-    """UPDATE the columns of one row whose value changed since it was last written. Its
-    history stays: the caller marks it written once all its statements succeeded."""
+def update_statement(dialect: Dialect, row: TableBase) -> tuple[str, list] | None:
+    """The UPDATE of the columns of one row whose value changed since it was last written,
+    or None where none did."""
     info = type(row).__table__
     for _, changed, _ in _row.group_by_changes([row]):
         values = row._values
         changes = [(info.columns[i], None if values[i] is NO_VALUE else values[i])
                    for i in changed]
-        d = sess.dialect
-        sql, params = _compile.compile_update(_compile.Compiler(d.name, d.numeric), info.quoted,
-                                              changes, _pk_condition(row), None)
-        if await sess._execute(sql, params) == 0:
-            raise StaleDataError(f"UPDATE of {row!r} matched no row")
+        return _compile.compile_update(_compile.Compiler(dialect.name, dialect.numeric),
+                                       info.quoted, changes, _pk_condition(row), None)
+    return None
+
+
+def delete_statement(dialect: Dialect, row: TableBase) -> tuple[str, list]:
+    """The DELETE of one row, by the key the database has for it."""
+    return _compile.compile_delete(_compile.Compiler(dialect.name, dialect.numeric),
+                                   type(row).__table__.quoted, _pk_condition(row))
+
+
+async def update(sess: "Session", row: TableBase) -> TableBase:
+    """UPDATE the columns of one row whose value changed since it was last written. Its
+    history stays: the caller marks it written once all its statements succeeded."""
+    statement = update_statement(sess.dialect, row)
+    if statement is not None and await sess._execute(*statement) == 0:
+        raise StaleDataError(f"UPDATE of {row!r} matched no row")
     return row
 
 
@@ -360,11 +372,7 @@ async def delete_many(sess: "Session", rows: list[TableBase]) -> None:
 
 
 async def _delete_one(sess: "Session", row: TableBase) -> int:
-    d = sess.dialect
-    sql, params = _compile.compile_delete(_compile.Compiler(d.name, d.numeric),
-                                          type(row).__table__.quoted,
-                                          _pk_condition(row))
-    count = await sess._execute(sql, params)
+    count = await sess._execute(*delete_statement(sess.dialect, row))
     row._state = _row.DELETED
     return count
 
@@ -372,7 +380,7 @@ async def _delete_one(sess: "Session", row: TableBase) -> int:
 def _given(row: TableBase) -> Sequence[int]:
     """The columns set on a row: a new row with no history was given every column that
     holds a value (see ``_row._init_values``); otherwise those written."""
-    if row._history is None and row._state in (_row.TRANSIENT, _row.PENDING):
+    if row._prior is None and row._state in (_row.TRANSIENT, _row.PENDING):
         return _row.present(row._values)
     return _row.written(row)
 

@@ -1,17 +1,24 @@
-"""Query builders: ``sess.select(T)``, ``sess.insert.rows(...)``, ``sess.update(T)``,
-``sess.delete(T)``. Builder methods change the query and return it, as in the original
-asyncqlio; each query compiles to ``(sql, params)`` without I/O."""
+"""Query builders, as the original asyncqlio named them: ``sess.select(T)``
+(:class:`SelectQuery`, whose rows an :class:`ResultGenerator` hands out), and, from
+:mod:`asyncqlio.orm.writes`, the inserting, updating and deleting ones. Builder methods
+change the query and return it; each query compiles to ``(sql, params)`` without I/O
+(``compile()``, or the original's ``generate_sql()``)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generator, Generic, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Generator, Generic, TypeVar
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import ArgumentError, InvalidRequestError
-from asyncqlio.orm import relationships
-from asyncqlio.orm.alias import AliasedColumn, AliasedTable, column_of, model_of
-from asyncqlio.orm.alias import aliased  # noqa: F401  (a query helper beside func, exists)
-from asyncqlio.orm.results import ResultGenerator, Row, row_class
-from asyncqlio.orm.schema import Column, TableBase
+from asyncqlio.orm import loading
+from asyncqlio.orm.alias import AliasedColumn, AliasedTable
+from asyncqlio.orm.expressions import (BaseQuery, Subquery, condition, conjunction, entity_key,
+                                       from_item, holds, join_on, labelled, row_count,
+                                       sources_of, table_class)
+from asyncqlio.orm.results import Result, Row, row_class, table_rows
+from asyncqlio.orm.schema import TableBase
+from asyncqlio.orm.schema import relationship as relationships
+from asyncqlio.orm.writes import (BulkDeleteQuery, BulkQuery, BulkUpdateQuery, InsertQuery,
+                                  RowDeleteQuery, RowUpdateQuery, UpsertQuery)
 
 if TYPE_CHECKING:
     from asyncqlio.orm.session import Session
@@ -21,194 +28,40 @@ T = TypeVar("T", bound=TableBase)
 Node = _compile.Node
 
 
-def _table(table: Any) -> type:
-    if not (isinstance(table, type) and issubclass(table, TableBase) and hasattr(table, "__table__")):
-        raise ArgumentError(f"expected a table class, got {table!r}")
-    return table
+class ResultGenerator(Generic[T]):
+    """The rows of a select, iterated with ``async for`` or collected with ``flatten()``."""
+
+    def __init__(self, rows: list[T]) -> None:
+        self._rows = rows
+        self._pos = 0
+
+    def __aiter__(self) -> "ResultGenerator[T]":
+        return self
+
+    async def __anext__(self) -> T:
+        row = await self.next()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+    async def next(self) -> T | None:
+        if self._pos >= len(self._rows):
+            return None
+        row = self._rows[self._pos]
+        self._pos += 1
+        return row
+
+    async def flatten(self) -> list[T]:
+        """The rows not iterated yet, as a list."""
+        rest = self._rows[self._pos:]
+        self._pos = len(self._rows)
+        return rest
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
-def _condition(cond: Any) -> Node:
-    if not isinstance(cond, Node) or isinstance(cond, _compile.OrderExpr):
-        raise ArgumentError(f"where() takes SQL conditions such as Table.col == 1, not {cond!r}")
-    return cond
-
-
-def _conjunction(conditions: list) -> Node | None:
-    if not conditions:
-        return None
-    if len(conditions) == 1:
-        return conditions[0]
-    return _compile.BoolExpr("AND", conditions)
-
-
-def _count(value: Any, what: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{what} must not be negative, got {value}")
-    return value
-
-
-def _column_of(table: type, column: Any) -> Column:
-    if isinstance(column, str):
-        return table.get_column(column)
-    if not isinstance(column, Column) or column.table is not table:
-        raise ArgumentError(f"{column!r} is not a column of {table.__table__.name}")
-    return column
-
-
-class _Func:
-    """``func.count()`` (``count(*)``), ``func.sum(User.score)``, ``func.lower(User.name)``:
-    any SQL function by name. Plain values among the arguments are bound parameters."""
-
-    #: functions whose result has the type of their first argument (so its values load
-    #: the way the column's do: bool on SQLite, Decimal for Numeric, ...)
-    SAME_TYPE = frozenset(("min", "max", "sum", "coalesce", "lower", "upper", "trim", "abs"))
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-
-        def call(*args: Any, type: Any = None) -> Any:
-            if name.lower() == "count" and not args:
-                args = (_compile.Star(),)
-            if type is None and args and name.lower() in self.SAME_TYPE:
-                type = getattr(args[0], "type", None)
-            return _compile.FuncExpr(name, args, type)
-
-        call.__name__ = name
-        return call
-
-
-func = _Func()
-
-
-def exists(query: Any) -> Node:
-    """``EXISTS (subquery)`` as a condition: ``where(exists(sess.select(...).where(...)))``."""
-    return _compile.ExistsExpr(_select_node(query))
-
-
-def _select_node(query: Any) -> Any:
-    if isinstance(query, _compile.Select):
-        return query
-    clause = getattr(query, "__clause__", None)
-    if clause is None:
-        raise ArgumentError(f"expected a select query, not {query!r}")
-    return clause()
-
-
-class AliasColumn(_compile.ColumnNode):
-    """A column of a subquery in FROM: ``sub.c.name``."""
-
-    def __init__(self, alias: "Subquery", name: str, type: Any) -> None:
-        super().__init__(name, type)
-        self.sql = alias.sql + "." + _compile.quote(name)
-        self.alias = alias
-
-    def __repr__(self) -> str:
-        return f"<AliasColumn {self.alias.name}.{self.name}>"
-
-
-class _ColumnsOf:
-    """``sub.c``: the columns of a subquery, by attribute or by key."""
-
-    def __init__(self, columns: dict[str, AliasColumn]) -> None:
-        self.__dict__.update(columns)
-
-    def __getitem__(self, name: str) -> AliasColumn:
-        return self.__dict__[name]
-
-    def __iter__(self) -> Iterator[AliasColumn]:
-        return iter(self.__dict__.values())
-
-
-class Subquery(_compile.Alias):
-    """A select used in FROM (``query.subquery("name")``); its columns are ``.c.<key>``."""
-
-    def __init__(self, select: Any, name: str, keys: list[tuple[str, Any]]) -> None:
-        super().__init__(select, name)
-        self.c = _ColumnsOf({k: AliasColumn(self, k, t) for k, t in keys})
-
-
-def _entity_key(entity: Any, i: int) -> str:
-    if isinstance(entity, _compile.Label):
-        return entity.name
-    if isinstance(entity, Column):
-        return entity.attr_name or entity.name
-    if isinstance(entity, AliasedColumn):
-        return entity.key
-    if isinstance(entity, _compile.ColumnNode):
-        return entity.name
-    if isinstance(entity, _compile.FuncExpr):
-        return entity.name.lower()
-    return f"expr_{i}"
-
-
-def _sources(node: Any, out: list) -> None:
-    """The tables and subqueries the columns in ``node`` come from, for an implied FROM."""
-    if isinstance(node, Column):
-        if node.table is not None and not _holds(out, node.table):
-            out.append(node.table)
-    elif isinstance(node, (AliasColumn, AliasedColumn)):
-        if not _holds(out, node.alias):
-            out.append(node.alias)
-    elif isinstance(node, (_compile.Label, _compile.OrderExpr)):
-        _sources(node.item, out)
-    elif isinstance(node, _compile.FuncExpr):
-        for arg in node.args:
-            _sources(arg, out)
-    elif isinstance(node, _compile.BinaryExpr):
-        _sources(node.left, out)
-        _sources(node.right, out)
-
-
-def _holds(items: list, item: Any) -> bool:
-    """``item in items`` by identity (``==`` on SQL nodes builds an expression)."""
-    return any(x is item for x in items)
-
-
-def _from_item(source: Any) -> Any:
-    """What FROM or JOIN lists for a source: a table's quoted name, an alias's
-    ``"table" AS "name"`` (both strings kept on the table or alias, so the same object each
-    time), or a subquery node."""
-    if isinstance(source, type):
-        return source.__table__.quoted
-    if isinstance(source, AliasedTable):
-        return source.__alias__.from_sql
-    return source
-
-
-def _join_on(sources: list, target: Any) -> Node:
-    """The condition joining ``target`` (a table or an alias) to a table or alias already in
-    the query, from a foreign key. A table joined to itself needs ``on``: the one foreign
-    key could be read either way round."""
-    model = model_of(target)
-    itself = False
-    for source in sources:
-        if isinstance(source, _compile.Alias):
-            continue  # a subquery has no foreign keys
-        other = model_of(source)
-        if other is model:
-            itself = True
-            continue
-        for a, b in ((target, source), (source, target)):
-            for column in model_of(a).__table__.columns:
-                fk = column.foreign_key
-                if fk is not None:
-                    referenced = fk.resolve()
-                    if referenced.table is model_of(b):
-                        return column_of(a, column) == column_of(b, referenced)
-    name = model.__table__.name
-    if itself:
-        raise ArgumentError(f"joining {name} to itself needs the condition, e.g. "
-                            "join(Manager, on=Employee.manager_id == Manager.id)")
-    raise ArgumentError(f"no foreign key joins {name} to this query; "
-                        "give the condition: join(Table, on=...)")
-
-
-class SelectQuery(Generic[T]):
+class SelectQuery(BaseQuery, Generic[T]):
     """``await sess.select(User).where(User.id > 1).order_by(User.id).limit(10)`` -> rows of
     User; ``await sess.select(User.name, func.count())...`` -> :class:`Row` tuples."""
 
@@ -237,10 +90,24 @@ class SelectQuery(Generic[T]):
         self._offset: int | None = None
         self._for_update = False
 
+    @property
+    def row_limit(self) -> int | None:
+        return self._limit
+
+    @property
+    def row_offset(self) -> int | None:
+        return self._offset
+
+    def set_table(self, table: Any) -> "SelectQuery":
+        return self.from_(table)
+
+    def add_condition(self, condition: Any) -> "SelectQuery":
+        return self.where(condition)
+
     def __call__(self, *entities: Any) -> "SelectQuery":
         if len(entities) == 1:
             if isinstance(entities[0], type):
-                self.table = _table(entities[0])
+                self.table = table_class(entities[0])
                 return self
             if isinstance(entities[0], AliasedTable):
                 return self._select_alias(entities[0])
@@ -269,7 +136,7 @@ class SelectQuery(Generic[T]):
                 of_alias = True
         self.entities = list(entities)
         self._plain = False
-        self._select_list = [_labelled(e, i) for i, e in enumerate(entities)] \
+        self._select_list = [labelled(e, i) for i, e in enumerate(entities)] \
             if of_alias else None
         return self
 
@@ -281,7 +148,7 @@ class SelectQuery(Generic[T]):
         elif isinstance(table, AliasedTable):
             self._select_alias(table)
         else:
-            self.table = _table(table)
+            self.table = table_class(table)
         return self
 
     select_from = from_
@@ -301,29 +168,38 @@ class SelectQuery(Generic[T]):
             sql: Any = target
         elif isinstance(target, AliasedTable):
             if on is None:
-                on = _join_on(self._sources(), target)
+                on = join_on(self._sources(), target)
             sql = target.__alias__.from_sql
         else:
-            target = _table(target)
+            target = table_class(target)
             sql = target.__table__.quoted
             if (target is self.table and self._alias is None) or \
-                    (self._joins and _holds([t for _, t, _ in self._joins], sql)):
+                    (self._joins and holds([t for _, t, _ in self._joins], sql)):
                 raise ArgumentError(
                     f"{target.__table__.name} is already in this query; join an alias "
                     f"of it: aliased({target.__name__}, 'name')")
             if on is None:
-                on = _join_on(self._sources(), target)
-        self._joins = [*self._joins, (kind, sql, _condition(on))]
+                on = join_on(self._sources(), target)
+        self._joins = [*self._joins, (kind, sql, condition(on))]
         self._plain = False
         return self
 
     def where(self, *conditions: Any) -> "SelectQuery":
-        self.conditions.extend(_condition(c) for c in conditions)
+        self.conditions.extend(condition(c) for c in conditions)
         return self
 
-    def order_by(self, *columns: Any) -> "SelectQuery":
-        """Columns or expressions, ``.desc()`` for descending; never SQL text."""
-        for c in columns:
+    def order_by(self, *columns: Any, sort_order: str = "asc") -> "SelectQuery":
+        """Columns or expressions, ``.desc()`` for descending (or ``sort_order="desc"`` for
+        the plain columns given); never SQL text."""
+        if sort_order not in ("asc", "desc"):
+            raise ArgumentError(f"sort_order is 'asc' or 'desc', not {sort_order!r}")
+        items = []
+        for c in columns:  # the original's AscSorter(a, b) is a tuple of them
+            items.extend(c if isinstance(c, tuple) else (c,))
+        for c in items:
+            if isinstance(c, Node) and not isinstance(c, _compile.OrderExpr) \
+                    and sort_order == "desc":
+                c = c.desc()
             if isinstance(c, _compile.OrderExpr):
                 self.orders.append(c)
             elif isinstance(c, Node):
@@ -342,7 +218,7 @@ class SelectQuery(Generic[T]):
         return self
 
     def having(self, *conditions: Any) -> "SelectQuery":
-        self._having = [*self._having, *(_condition(c) for c in conditions)]
+        self._having = [*self._having, *(condition(c) for c in conditions)]
         self._plain = False
         return self
 
@@ -353,11 +229,11 @@ class SelectQuery(Generic[T]):
         return self
 
     def limit(self, n: int | None) -> "SelectQuery":
-        self._limit = _count(n, "limit")
+        self._limit = row_count(n, "limit")
         return self
 
     def offset(self, n: int | None) -> "SelectQuery":
-        self._offset = _count(n, "offset")
+        self._offset = row_count(n, "offset")
         return self
 
     def for_update(self) -> "SelectQuery":
@@ -367,11 +243,11 @@ class SelectQuery(Generic[T]):
 
     def subquery(self, name: str = "anon") -> Subquery:
         """This query as a table in another's FROM: ``sub = q.subquery("t")``; ``sub.c.x``."""
-        stmt = self._statement(None, labelled=True)
+        stmt = self._statement(None, named=True)
         if self.entities is None:
             keys = [(c.name, c.type) for c in self._from().__table__.columns]
         else:
-            keys = [(_entity_key(e, i), getattr(e, "type", None))
+            keys = [(entity_key(e, i), getattr(e, "type", None))
                     for i, e in enumerate(self.entities)]
         return Subquery(stmt, name, keys)
 
@@ -393,28 +269,28 @@ class SelectQuery(Generic[T]):
             return list(self._froms)
         out: list = []
         for e in self.entities or ():
-            _sources(e, out)
+            sources_of(e, out)
         joined = [target for _, target, _ in self._joins]
         out = [s for s in out
-               if not _holds(joined, s.__table__.quoted if isinstance(s, type) else _from_item(s))]
+               if not holds(joined, s.__table__.quoted if isinstance(s, type) else from_item(s))]
         if not out and not self._joins:
             raise InvalidRequestError("select() of expressions needs a table: .from_(Table)")
         return out
 
-    def _statement(self, limit: int | None, labelled: bool = False) -> Any:
+    def _statement(self, limit: int | None, named: bool = False) -> Any:
         if self.entities is None:
             columns: list = [self._alias.__alias__.select_sql if self._alias is not None
                              else self._from().__table__.select_sql]
         elif self._select_list is not None:
             columns = self._select_list
-        elif labelled:
-            columns = [_labelled(e, i) for i, e in enumerate(self.entities)]
+        elif named:
+            columns = [labelled(e, i) for i, e in enumerate(self.entities)]
         else:
             columns = list(self.entities)
-        froms = [s.__table__.quoted if isinstance(s, type) else _from_item(s)
+        froms = [s.__table__.quoted if isinstance(s, type) else from_item(s)
                  for s in self._sources()]
-        return _compile.Select(columns, froms, self._joins, _conjunction(self.conditions),
-                               self._group, _conjunction(self._having), self.orders,
+        return _compile.Select(columns, froms, self._joins, conjunction(self.conditions),
+                               self._group, conjunction(self._having), self.orders,
                                self._limit if limit is None else limit, self._offset,
                                self._distinct, self._for_update)
 
@@ -442,12 +318,12 @@ class SelectQuery(Generic[T]):
                     select_sql, from_sql = alias.select_sql, alias.from_sql
                 return _compile.select_cached(
                     _compile.Compiler(d.name, d.numeric), select_sql, from_sql,
-                    _conjunction(self.conditions), self.orders,
+                    conjunction(self.conditions), self.orders,
                     self._limit if limit is None else limit, self._offset,
                     self._for_update), joined
         stmt = self._statement(limit)
         if joined:
-            stmt = relationships.joined_statement(self._alias or self.table, joined, stmt)
+            stmt = loading.joined_statement(self._alias or self.table, joined, stmt)
         return _compile.statement_cached(_compile.Compiler(d.name, d.numeric), stmt), joined
 
     def compile(self, limit: int | None = None) -> tuple[str, list]:
@@ -457,7 +333,7 @@ class SelectQuery(Generic[T]):
             d = self.session.dialect
             return _compile.select_cached(
                 _compile.Compiler(d.name, d.numeric), info.select_sql, info.quoted,
-                _conjunction(self.conditions), self.orders,
+                conjunction(self.conditions), self.orders,
                 self._limit if limit is None else limit, self._offset, self._for_update)
         return self._compiled(limit)[0]
 
@@ -477,19 +353,19 @@ class SelectQuery(Generic[T]):
             return self._tuples(records)
         table = self.table
         if joined:
-            rows = relationships.hydrate_joined(self.session, table, joined, records)
+            rows = loading.hydrate_joined(self.session, table, joined, records)
         else:
             rows = self.session._hydrate(table, records)
         rels = relationships.of_table(table)
         if rels and rows:
             for rel in rels:
                 if rel.load_kind == "select":
-                    await relationships.load_select(self.session, rel, rows)
+                    await loading.load_select(self.session, rel, rows)
         return rows
 
     def _tuples(self, records: list) -> list[Row]:
         entities = self.entities
-        cls = row_class(tuple(_entity_key(e, i) for i, e in enumerate(entities)))
+        cls = row_class(tuple(entity_key(e, i) for i, e in enumerate(entities)))
         dialect = self.session.dialect.name
         procs = []
         for i, e in enumerate(entities):
@@ -507,6 +383,23 @@ class SelectQuery(Generic[T]):
                     values[i] = proc(values[i])
             out.append(cls(values))
         return out
+
+    def generate_sql(self) -> tuple[str, list]:
+        """The original asyncqlio's name for :meth:`compile`."""
+        return self.compile()
+
+    async def run(self) -> "ResultGenerator":
+        return await self.all()
+
+    async def _execute_on_connection(self, conn: Any) -> Any:
+        """What ``conn.execute(query)`` below the session gives: a Result of ``Row`` tuples
+        (whole rows keyed by attribute name; no identity map there)."""
+        sql, params = self.compile()
+        records = await conn.connection.fetch(sql, params)
+        if self.entities is not None:
+            keys = [entity_key(e, i) for i, e in enumerate(self.entities)]
+            return Result(self._tuples(records), keys)
+        return Result(*table_rows(self.table, conn.db.dialect.name, records))
 
     async def first(self) -> Any:
         rows = await self._rows(limit=1 if self._limit is None else min(self._limit, 1))
@@ -538,7 +431,7 @@ class SelectQuery(Generic[T]):
             window = self._limit is not None or self._offset is not None
             sql, params = _compile.select_cached(
                 compiler, "1" if window else "count(*)", table.__table__.quoted,
-                _conjunction(self.conditions), None, self._limit, self._offset, False)
+                conjunction(self.conditions), None, self._limit, self._offset, False)
             if window:
                 sql = f'SELECT count(*) FROM ({sql}) AS "counted"'
         else:
@@ -565,342 +458,10 @@ class SelectQuery(Generic[T]):
         return _aiter_rows(self)
 
 
-def _labelled(entity: Any, i: int) -> Any:
-    """A selected expression named by its key, so a query around this one can refer to it."""
-    if isinstance(entity, _compile.Label):
-        return entity
-    key = _entity_key(entity, i)
-    if isinstance(entity, _compile.ColumnNode) and entity.name == key:
-        return entity
-    return _compile.Label(entity, key)
-
-
-async def _aiter_rows(query: SelectQuery) -> Any:
+async def _aiter_rows(query: "SelectQuery") -> Any:
     for row in await query._rows():
         yield row
 
 
-def _columns(columns: tuple, what: str) -> tuple:
-    """Conflict targets and overwritten columns are rendered by name, so they must be columns."""
-    for c in columns:
-        if not isinstance(c, Column) or c.table is None:
-            raise ArgumentError(f"{what}() takes columns of a table, not {c!r}")
-    return columns
-
-
-class _OnConflict:
-    def __init__(self, query: "InsertQuery", columns: tuple) -> None:
-        self.query = query
-        self.columns = columns
-
-    def _target(self) -> str:
-        if not self.columns:
-            return ""
-        return " (" + ", ".join(_compile.quote(c.name) for c in self.columns) + ")"
-
-    def update(self, *columns: Column) -> "InsertQuery":
-        if not self.columns:
-            raise ArgumentError("on_conflict(...).update() needs the conflicting columns")
-        if not columns:
-            raise ArgumentError("update() needs the columns to overwrite")
-        _columns(columns, "update")
-        sets = ", ".join(f"{_compile.quote(c.name)} = excluded.{_compile.quote(c.name)}"
-                         for c in columns)
-        self.query.conflict_sql = f" ON CONFLICT{self._target()} DO UPDATE SET {sets}"
-        return self.query
-
-    def nothing(self) -> "InsertQuery":
-        self.query.conflict_sql = f" ON CONFLICT{self._target()} DO NOTHING"
-        return self.query
-
-
-class InsertQuery:
-    """``await sess.insert.rows(User(name="a"), User(name="b"))`` -> the rows, keys filled in."""
-
-    def __init__(self, session: "Session") -> None:
-        self.session = session
-        self.rows_to_insert: list[TableBase] = []
-        self.conflict_sql: str | None = None
-        self._returning: tuple | None = None
-
-    def rows(self, *rows: TableBase) -> "InsertQuery":
-        for row in rows:
-            self.add_row(row)
-        return self
-
-    def add_row(self, row: TableBase) -> "InsertQuery":
-        if not isinstance(row, TableBase):
-            raise ArgumentError(f"insert.rows() takes table rows, not {row!r}")
-        self.rows_to_insert.append(row)
-        return self
-
-    def on_conflict(self, *columns: Column) -> _OnConflict:
-        """``ON CONFLICT (columns)``, finished by ``.update(*cols)`` or ``.nothing()``."""
-        return _OnConflict(self, _columns(columns, "on_conflict"))
-
-    def compile(self) -> tuple[str, list]:
-        from asyncqlio.orm import persistence
-        statements = persistence.insert_statements(self.session.dialect, self.rows_to_insert,
-                                                   self.conflict_sql)
-        if len(statements) != 1:
-            raise InvalidRequestError(f"these rows need {len(statements)} INSERT statements "
-                                      "(different tables or sets of columns)")
-        return statements[0][0], statements[0][1]
-
-    def returning(self, *entities: Any) -> "InsertQuery":
-        """Awaiting gives :class:`Row` tuples of these columns for the rows inserted (with
-        ``on_conflict(...).nothing()``, only those really inserted); ``returning(Table)``
-        gives the rows. Without it the rows come back too, keys filled in."""
-        if not entities:
-            raise ArgumentError("returning() needs the table or some of its columns")
-        if len(entities) == 1 and isinstance(entities[0], type):
-            self._returning = (_table(entities[0]),)
-        else:
-            for c in entities:
-                if not isinstance(c, Column) or c.table is None:
-                    raise ArgumentError(f"returning() takes columns of a table, not {c!r}")
-            self._returning = entities
-        return self
-
-    async def run(self) -> list[Any]:
-        if self._returning is None:
-            return await self.session.run_insert_query(self)
-        return await self._run_returning()
-
-    async def _run_returning(self) -> list[Any]:
-        first = self._returning[0]
-        table = first if isinstance(first, type) else first.table
-        for row in self.rows_to_insert:
-            if type(row) is not table:
-                raise InvalidRequestError(f"returning() of {table.__name__} needs rows of "
-                                          f"{table.__name__} only, not {row!r}")
-        # the usual insert already reads back every column the database sets; a row
-        # skipped by ON CONFLICT DO NOTHING is left unwritten
-        rows = await self.session.run_insert_query(self)
-        inserted = [r for r in rows if r._state == _row.PERSISTENT]
-        if isinstance(first, type):
-            return inserted
-        cls = row_class(tuple(c.attr_name for c in self._returning))
-        return [cls([getattr(r, c.attr_name) for c in self._returning]) for r in inserted]
-
-    async def _result(self) -> Any:
-        """What ``sess.execute(query)`` gives: a Result whose ``rowcount`` is the rows
-        inserted, holding them when ``returning()`` was used."""
-        if self._returning is None:
-            rows = await self.run()
-            count = sum(1 for r in rows if r._state == _row.PERSISTENT)
-            return _cursor_result(None, None, count, None)
-        rows = await self._run_returning()
-        first = self._returning[0]
-        if isinstance(first, type):
-            return _cursor_result(first, (), len(rows), rows)
-        return _cursor_result(first.table, self._returning, len(rows), rows)
-
-    def __await__(self) -> Generator[Any, None, list[Any]]:
-        return self.run().__await__()
-
-
-class _BulkQuery:
-    """What ``sess.update(T)`` and ``sess.delete(T)`` share. Running one keeps the session's
-    objects of ``T`` in step with the database (SQLAlchemy's ``synchronize_session="fetch"``):
-    when the identity map holds objects of ``T`` the statement returns the keys (and the set
-    columns) of the rows it touched, so the session updates or deletes exactly those."""
-
-    #: a DELETE marks the session's objects deleted; an UPDATE loads the set columns
-    _deletes = False
-
-    def __init__(self, session: "Session") -> None:
-        self.session = session
-        self.table_: type | None = None
-        self.conditions: list[Node] = []
-        self._returning: tuple | None = None
-
-    def __call__(self, table: type) -> Any:
-        return self.table(table)
-
-    def table(self, table: type) -> Any:
-        self.table_ = _table(table)
-        return self
-
-    def where(self, *conditions: Any) -> Any:
-        self.conditions.extend(_condition(c) for c in conditions)
-        return self
-
-    def returning(self, *entities: Any) -> Any:
-        """``RETURNING``: awaiting gives the changed rows instead of their number: the
-        session's objects for ``returning(Table)``, :class:`Row` tuples for
-        ``returning(cols...)``. (PostgreSQL, and SQLite from 3.35.)"""
-        table = self._target()
-        if not entities:
-            raise ArgumentError("returning() needs the table or some of its columns")
-        if len(entities) == 1 and entities[0] is table:
-            self._returning = ()
-        else:
-            self._returning = tuple(_column_of(table, c) for c in entities)
-        return self
-
-    def _returning_sql(self) -> str | None:
-        if self._returning is None:
-            return None
-        return _returning_list(self._fetched(False))
-
-    def _target(self) -> type:
-        if self.table_ is None:
-            raise InvalidRequestError(f"{type(self).__name__} needs a table")
-        return self.table_
-
-    def _compiler(self) -> Any:
-        d = self.session.dialect
-        return _compile.Compiler(d.name, d.numeric)
-
-    def compile(self) -> tuple[str, list]:
-        """The statement as built (the RETURNING a run adds to keep the session's objects
-        in step depends on what the session holds then)."""
-        return self._compile(self._returning_sql())
-
-    def _compile(self, returning_sql: str | None) -> tuple[str, list]:
-        raise NotImplementedError
-
-    def _synced(self) -> list[Column]:
-        """The columns an UPDATE sets (returned, so the session's objects take them)."""
-        return []
-
-    def _fetched(self, sync: bool) -> list[Column]:
-        """The columns RETURNING lists: what ``returning()`` asked for (every column for
-        ``returning(Table)``), and with ``sync`` the key and set columns too."""
-        table = self._target()
-        if self._returning == ():
-            return list(table.__table__.columns)
-        out = list(self._returning or ())
-        if sync:
-            for c in (*table.__table__.primary_key, *self._synced()):
-                if not _holds(out, c):
-                    out.append(c)
-        return out
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return self.run().__await__()
-
-    async def run(self) -> Any:
-        """The number of rows changed; with ``returning()``, the rows it gives."""
-        count, rows = await self._run()
-        return count if rows is None else rows
-
-    async def _run(self) -> tuple[int, list | None]:
-        """Autoflush, run, and bring the session's objects in step: ``(rows matched, the
-        objects or Rows asked for by returning(), or None)``."""
-        sess = self.session
-        await sess._autoflush()
-        table = self._target()
-        info = table.__table__
-        sync = bool(info.pk_indexes) and sess.identity_map.holds(table)
-        if self._returning is None and not sync:
-            sql, params = self.compile()
-            return await sess._execute(sql, params), None
-        rekeyed = await self._old_keys() if sync else None
-        fetched = self._fetched(sync)
-        sql, params = self._compile(_returning_list(fetched))
-        records = await sess._fetch(sql, params)
-        if rekeyed:  # first, so no object is found by a key another row moved to
-            sess._bulk_rekeyed(table, rekeyed)
-        objects = sess._bulk_sync(table, fetched, records, self._refreshed(), self._deletes,
-                                  sync, self._returning == ())
-        if self._returning is None:
-            return len(records), None
-        if objects is not None:
-            return len(records), objects
-        n = len(self._returning)
-        if len(fetched) > n:
-            records = [r[:n] for r in records]
-        q = SelectQuery(sess)
-        q.entities = list(self._returning)
-        return len(records), q._tuples(records)
-
-    def _refreshed(self) -> list[Column]:
-        """The columns whose returned values the session's objects take."""
-        return self._synced()
-
-    async def _old_keys(self) -> list | None:
-        """Before an UPDATE of a primary key column: the keys of the rows it will change
-        (their objects cannot be found by the new keys RETURNING gives)."""
-        return None
-
-    async def _result(self) -> Any:
-        """What ``sess.execute(query)`` gives: a :class:`Result` with ``rowcount``, and the
-        returned rows when ``returning()`` was used."""
-        count, rows = await self._run()
-        return _cursor_result(self._target(), self._returning, count, rows)
-
-
-def _returning_list(columns: list[Column]) -> str:
-    return ", ".join(_compile.quote(c.name) for c in columns)
-
-
-def _cursor_result(table: type | None, returning: tuple | None, count: int, rows: list | None) -> Any:
-    """A Result like SQLAlchemy's CursorResult: no rows without ``returning()``; one-element
-    rows of objects keyed by the class name for ``returning(Table)``; else Rows."""
-    from asyncqlio.orm.results import Result
-    if returning is None:
-        return Result([], [], count, returns_rows=False)
-    if returning == ():
-        cls = row_class((table.__name__,))
-        return Result([cls((obj,)) for obj in rows], [table.__name__], count)
-    return Result(rows, [c.attr_name for c in returning], count)
-
-
-class BulkUpdateQuery(_BulkQuery):
-    """``await sess.update(User).set(User.score, User.score + 1).where(User.id > 10)``
-    -> number of rows updated; the session's objects of those rows take the new values."""
-
-    def __init__(self, session: "Session") -> None:
-        super().__init__(session)
-        self.assignments: list[tuple[Column, Any]] = []
-
-    def set(self, column: Column | str, value: Any) -> "BulkUpdateQuery":
-        self.assignments.append((_column_of(self._target(), column), value))
-        return self
-
-    def _synced(self) -> list[Column]:
-        out: list[Column] = []
-        for column, _ in self.assignments:
-            if not _holds(out, column):
-                out.append(column)
-        return out
-
-    def _refreshed(self) -> list[Column]:
-        if self._returning == ():
-            return list(self._target().__table__.columns)
-        return self._synced()
-
-    async def _old_keys(self) -> list | None:
-        info = self._target().__table__
-        if not any(_holds(info.primary_key, c) for c, _ in self.assignments):
-            return None
-        q = SelectQuery(self.session).columns(*info.primary_key).where(*self.conditions)
-        return [tuple(r) for r in await q._rows()]
-
-    def _compile(self, returning_sql: str | None) -> tuple[str, list]:
-        table = self._target()
-        if not self.assignments:
-            raise InvalidRequestError("update() needs at least one set(column, value)")
-        return _compile.compile_update(self._compiler(), table.__table__.quoted,
-                                       self.assignments, _conjunction(self.conditions),
-                                       returning_sql)
-
-
-class BulkDeleteQuery(_BulkQuery):
-    """``await sess.delete(User).where(User.id == 1)`` -> number of rows deleted; the
-    session's objects of those rows are marked deleted."""
-
-    _deletes = True
-
-    def _refreshed(self) -> list[Column]:
-        return list(self._target().__table__.columns) if self._returning == () else []
-
-    def _compile(self, returning_sql: str | None) -> tuple[str, list]:
-        table = self._target()
-        sql, params = _compile.compile_delete(self._compiler(), table.__table__.quoted,
-                                              _conjunction(self.conditions))
-        if returning_sql is not None:
-            sql += " RETURNING " + returning_sql
-        return sql, params
+__all__ = ["BaseQuery", "BulkDeleteQuery", "BulkQuery", "BulkUpdateQuery", "InsertQuery",
+           "ResultGenerator", "RowDeleteQuery", "RowUpdateQuery", "SelectQuery", "UpsertQuery"]

@@ -1,45 +1,24 @@
-"""Sessions: one connection, one transaction at a time, checkpoints (SAVEPOINTs), and the
-row operations of the original asyncqlio.
-
-The transaction begins at the first statement (after ``start()`` or a ``commit()``), so a
-session is reusable after commit. A statement that fails leaves the session refusing
-everything but ``rollback()`` (:class:`~asyncqlio.exc.PendingRollbackError`), on SQLite as on
-PostgreSQL, so nothing half-done can be committed.
-"""
+"""Sessions of rows: the unit of work over :class:`~asyncqlio.orm.session_base.SessionBase`
+(identity map, change tracking, flush), the query builders of the original asyncqlio
+(``sess.select``, ``sess.insert``, ``sess.update``, ``sess.delete``) and SQLAlchemy's results
+(``execute``, ``scalars``, ``stream``)."""
 from __future__ import annotations
 
-import asyncio
-import enum
 import itertools
-from typing import TYPE_CHECKING, Any, Awaitable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Awaitable, Iterable, Iterator, Mapping, Sequence
 
 from asyncqlio._speedups import _compile, _row
-from asyncqlio.backends.base import Connection, Dialect, translate_params
-from asyncqlio.exc import (ArgumentError, DatabaseException, InvalidRequestError,
-                           NoResultFound, PendingRollbackError, SessionClosedError)
-from asyncqlio.orm import persistence
-from asyncqlio.orm.query import (BulkDeleteQuery, BulkUpdateQuery, InsertQuery, SelectQuery,
-                                  _BulkQuery, _entity_key)
-from asyncqlio.orm.results import (AsyncResult, Result, ResultGenerator, ResultSet,
-                                   row_class)
+from asyncqlio.exc import ArgumentError, InvalidRequestError, NoResultFound
+from asyncqlio.orm import loading, persistence
+from asyncqlio.orm.expressions import entity_key
+from asyncqlio.orm.query import (BulkDeleteQuery, BulkQuery, BulkUpdateQuery, InsertQuery,
+                                 ResultGenerator, SelectQuery)
+from asyncqlio.orm.results import AsyncResult, Result, row_class
 from asyncqlio.orm.schema import TableBase
-from asyncqlio.orm.unit_of_work import (IdentityMap, Key, SessionTransaction, Snapshot,
-                                        end_block, identity_key)
+from asyncqlio.orm.session_base import Params, SessionBase, SessionState
+from asyncqlio.orm.unit_of_work import Key, identity_key
 
-if TYPE_CHECKING:
-    from asyncqlio.db import DatabaseInterface
-
-Params = Mapping[str, Any] | Sequence[Any] | None
-
-
-class SessionState(enum.Enum):
-    NOT_READY = 0
-    READY = 1
-    FAILED = 2
-    CLOSED = 3
-
-
-_UNUSABLE = frozenset((SessionState.FAILED, SessionState.CLOSED))
+__all__ = ["Session", "SessionBase", "SessionState"]
 
 
 def _stored_key(row: TableBase) -> Key:
@@ -75,14 +54,14 @@ def _result_rows(query: SelectQuery, rows: list) -> tuple[list, list[str]]:
     the objects (keyed by the class name, or by the alias name for ``select(aliased(T,
     "m"))``), as SQLAlchemy's ``select(User)`` does."""
     if query.entities is not None:
-        return rows, [_entity_key(e, i) for i, e in enumerate(query.entities)]
+        return rows, [entity_key(e, i) for i, e in enumerate(query.entities)]
     alias = query._alias
     name = query.table.__name__ if alias is None else alias.__alias__.name
     cls = row_class((name,))
     return [cls((obj,)) for obj in rows], [name]
 
 
-class Session(_row.SessionRows):
+class Session(SessionBase):
     """A window onto the database: ``async with db.get_session() as sess:``.
 
     On leaving the block the session commits (or rolls back on an exception) and closes.
@@ -90,210 +69,6 @@ class Session(_row.SessionRows):
     changes are written at the next flush (before a query, at ``flush()`` or ``commit()``).
     """
 
-    def __init__(self, bind: "DatabaseInterface", *, autoflush: bool = True,
-                 immediate: bool | None = None, **kwargs: Any) -> None:
-        if kwargs:
-            raise ArgumentError(f"unknown session options: {', '.join(kwargs)}")
-        self.bind = bind
-        #: engine (issue 4): BEGIN, BEGIN IMMEDIATE (SQLite) or with an isolation level
-        self._begin_sql = bind.begin_statement(immediate)
-        self.dialect: Dialect = bind.dialect
-        self.state = SessionState.NOT_READY
-        self.conn: Connection | None = None
-        self.autoflush = autoflush
-        self._autoflush_off = 0
-        #: (class, primary key tuple) -> the one object for that row in this session
-        self.identity_map = IdentityMap()
-        # _pending, _dirty, _usable: see _row.SessionRows. The column descriptors fill
-        # _dirty themselves, so finding the dirty rows costs nothing
-        self._pending = {}
-        self._dirty = {}
-        #: rows marked by ``delete(row)`` for the next flush
-        self._deleted: dict[int, TableBase] = {}
-        #: what a rollback needs to take back the changes each flush in this transaction
-        #: wrote, for rows loaded after it began (see ``_row.journal``)
-        self._journal: list[Any] = []
-        #: rows inserted in this transaction, in order: a rollback makes them transient again
-        #: (those deleted or expunged since too: their row does not exist either)
-        self._inserted: list[TableBase] = []
-        self._transaction: SessionTransaction | None = None
-        #: open savepoints, innermost last
-        self._checkpoints: list[SessionTransaction] = []
-        self._savepoints = itertools.count(1)
-        #: the task running a statement now: a second task gets an error, not a mixed-up
-        #: connection
-        self._task: asyncio.Task | None = None
-
-    def __repr__(self) -> str:
-        return f"<Session {self.state.name} on {self.bind!r}>"
-
-    @property
-    def state(self) -> SessionState:
-        return self._state
-
-    @state.setter
-    def state(self, state: SessionState) -> None:
-        self._state = state
-        self._usable = state not in _UNUSABLE
-
-    # --- lifecycle
-    async def start(self) -> "Session":
-        """Acquire a connection from the pool (done for you by ``async with``)."""
-        if self.state is SessionState.CLOSED:
-            raise SessionClosedError("this session is closed")
-        if self.conn is None:
-            self.conn = await self.bind.pool.acquire()
-            self.state = SessionState.READY
-        return self
-
-    async def close(self) -> None:
-        """Give the connection back (rolling back anything uncommitted); the objects are
-        detached."""
-        if self.state is SessionState.CLOSED:
-            return
-        conn, self.conn = self.conn, None
-        self.state = SessionState.CLOSED
-        self._end_transaction()
-        self.expunge_all()
-        if conn is not None:
-            await self.bind.pool.release(conn)
-
-    async def __aenter__(self) -> "Session":
-        return await self.start()
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if self.state is SessionState.CLOSED:
-            return  # closed inside the block: nothing left to commit or roll back
-        try:
-            await end_block(self, exc_type is not None)
-        finally:
-            await self.close()
-
-    def _check_open(self) -> None:
-        if self.state is SessionState.CLOSED:
-            raise SessionClosedError("this session is closed")
-        if self.state is SessionState.FAILED:
-            raise PendingRollbackError(
-                "a statement failed in this session's transaction; call rollback() first")
-
-    def _enter(self) -> None:
-        """One statement at a time, from one task: a session is not shared between tasks."""
-        task = asyncio.current_task()
-        if self._task is not None and self._task is not task:
-            raise InvalidRequestError(
-                "this session is running a statement for another task; a session must not "
-                "be used by two tasks at once (give each task its own session)")
-        self._task = task
-
-    def _live(self) -> Connection | None:
-        """The connection if it is ready for a statement as it is (no await needed)."""
-        conn = self.conn
-        if conn is not None and conn.in_transaction and self.state is SessionState.READY:
-            return conn
-        return None
-
-    async def _ready(self) -> Connection:
-        """The connection, in a transaction, for the next statement."""
-        live = self._live()
-        if live is not None:
-            return live
-        conn = self.conn
-        self._check_open()
-        if conn is None:
-            await self.start()
-            conn = self.conn
-        if not conn.in_transaction:
-            try:
-                await conn.begin(self._begin_sql)
-            except BaseException:
-                self.state = SessionState.FAILED
-                raise
-            self._begun()
-        return conn
-
-    def _begun(self) -> None:
-        """The transaction began: remember the objects, for a rollback to restore."""
-        tx = self._transaction
-        if tx is None:
-            tx = self._transaction = SessionTransaction(self)
-        tx.is_active = True
-        tx.snapshot = Snapshot(self, nested=False)
-
-    def _end_transaction(self) -> None:
-        self._inserted.clear()
-        self._journal.clear()
-        for tx in self._checkpoints:
-            tx.is_active = False
-        self._checkpoints.clear()
-        if self._transaction is not None:
-            self._transaction.is_active = False
-            self._transaction = None
-
-    async def _run(self, method: str, *args: Any) -> Any:
-        """One statement by the name of a connection method: one task at a time; a failure
-        leaves the session refusing all but ``rollback()``."""
-        self._enter()
-        try:
-            conn = await self._ready()
-            try:
-                return await getattr(conn, method)(*args)
-            except BaseException:
-                self.state = SessionState.FAILED
-                raise
-        finally:
-            self._task = None
-
-    # the same, written out for the statements every query and flush makes (a ready
-    # connection is taken without awaiting _ready: a coroutine fewer per statement)
-    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        self._enter()
-        try:
-            conn = self._live() or await self._ready()
-            try:
-                return await conn.fetch(sql, params)
-            except BaseException:
-                self.state = SessionState.FAILED
-                raise
-        finally:
-            self._task = None
-
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self._enter()
-        try:
-            conn = self._live() or await self._ready()
-            try:
-                return await conn.execute(sql, params)
-            except BaseException:
-                self.state = SessionState.FAILED
-                raise
-        finally:
-            self._task = None
-
-    async def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        self._enter()
-        try:
-            conn = self._live() or await self._ready()
-            try:
-                return await conn.executemany(sql, rows)
-            except BaseException:
-                self.state = SessionState.FAILED
-                raise
-        finally:
-            self._task = None
-
-    async def _copy(self, table: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
-        self._enter()
-        try:
-            conn = await self._ready()
-            try:
-                await conn.copy_rows(table, columns, rows)
-            except BaseException:
-                self.state = SessionState.FAILED
-                raise
-        finally:
-            self._task = None
-
-    # --- reading through the identity map
     async def _autoflush(self) -> None:
         if self.autoflush and not self._autoflush_off and (
                 self._pending or self._dirty or self._deleted):
@@ -325,142 +100,6 @@ class Session(_row.SessionRows):
     def no_autoflush(self) -> _NoAutoflush:
         return _NoAutoflush(self)
 
-    # --- transactions
-    def begin(self) -> SessionTransaction:
-        """``async with sess.begin():`` — commits on a clean exit, rolls back on error."""
-        self._check_open()
-        if self.in_transaction():
-            raise InvalidRequestError("a transaction is already begun on this session")
-        self._transaction = SessionTransaction(self)  # the one the first statement begins
-        return self._transaction
-
-    def begin_nested(self) -> SessionTransaction:
-        """``async with sess.begin_nested():`` — a SAVEPOINT; rolling it back restores the
-        session's objects as they were when it began."""
-        self._check_open()
-        return SessionTransaction(self, f"sa_savepoint_{next(self._savepoints)}")
-
-    async def _savepoint(self, tx: SessionTransaction) -> None:
-        """Flush, then ``SAVEPOINT``, remembering the objects as they are now."""
-        await self.flush()
-        await self._execute("SAVEPOINT " + _compile.quote(tx.name))
-        tx.snapshot = Snapshot(self, nested=True)
-        tx.is_active = True
-        self._checkpoints.append(tx)
-
-    def in_transaction(self) -> bool:
-        return self.conn is not None and self.conn.in_transaction
-
-    def in_nested_transaction(self) -> bool:
-        return bool(self._checkpoints) and self.in_transaction()
-
-    def get_transaction(self) -> SessionTransaction | None:
-        return self._transaction if self.in_transaction() else None
-
-    def get_nested_transaction(self) -> SessionTransaction | None:
-        return self._checkpoints[-1] if self.in_nested_transaction() else None
-
-    async def commit(self) -> "Session":
-        """Write pending rows and commit. The session stays usable."""
-        self._check_open()
-        await self.flush()
-        conn = self.conn
-        if conn is not None and conn.in_transaction:
-            try:
-                await conn.commit()
-            except BaseException:
-                self.state = SessionState.FAILED
-                raise
-        self._end_transaction()
-        return self
-
-    async def rollback(self, checkpoint: str | None = None) -> "Session":
-        """Roll back the transaction, or only to ``checkpoint`` (keeping the transaction).
-        The session's objects are put back as they were when it (or the checkpoint) began:
-        attribute values restored, rows inserted since detached, rows deleted since back."""
-        if self.state is SessionState.CLOSED:
-            raise SessionClosedError("this session is closed")
-        conn = self.conn
-        if checkpoint is not None:
-            index = self._checkpoint_index(checkpoint)
-            if conn.broken:
-                raise PendingRollbackError(
-                    "the connection was interrupted or lost; only rollback() is possible")
-            try:
-                await conn.execute("ROLLBACK TO SAVEPOINT " + _compile.quote(checkpoint))
-            except BaseException:
-                self.state = SessionState.FAILED
-                raise
-            for tx in self._checkpoints[index + 1:]:
-                tx.is_active = False
-            del self._checkpoints[index + 1:]
-            self._checkpoints[index].snapshot.restore(self, keep_new=True)
-            self.state = SessionState.READY
-            return self
-        tx = self._transaction
-        if tx is not None and tx.snapshot is not None:
-            tx.snapshot.restore(self, keep_new=False)
-        else:
-            _row.detach(self._pending.values(), _row.TRANSIENT)
-            self._pending.clear()
-            self._deleted.clear()
-        self._end_transaction()
-        unannounced = conn is not None and conn.in_transaction
-        if conn is not None and not conn.broken and conn.in_transaction:
-            try:
-                await conn.rollback()  # tells the listeners itself
-                unannounced = False
-            except DatabaseException:
-                conn.broken = True  # its state is unknown; closing it rolls back for sure
-        if conn is not None and conn.broken:
-            # interrupted or lost: the pool closes it, the next statement gets another
-            self.conn = None
-            await self.bind.pool.release(conn)
-            if unannounced and conn.events.transaction:
-                # closing it ended the transaction: listeners hear of it like any rollback
-                await conn.events.fire("rollback", conn)
-        self.state = SessionState.READY if self.conn is not None else SessionState.NOT_READY
-        return self
-
-    async def checkpoint(self, name: str) -> "Session":
-        """``SAVEPOINT name``: a point ``rollback(name)`` returns to. Rows added before it
-        are written first, so rolling back to it keeps them."""
-        await self._savepoint(SessionTransaction(self, name))
-        return self
-
-    async def release_checkpoint(self, name: str) -> "Session":
-        index = self._checkpoint_index(name)
-        await self._execute("RELEASE SAVEPOINT " + _compile.quote(name))
-        for tx in self._checkpoints[index:]:
-            tx.is_active = False
-        del self._checkpoints[index:]
-        return self
-
-    def _checkpoint_index(self, name: str) -> int:
-        """The latest checkpoint called ``name``, the one SQL returns to."""
-        for i in range(len(self._checkpoints) - 1, -1, -1):
-            if self._checkpoints[i].name == name:
-                return i
-        raise ArgumentError(f"no checkpoint named {name!r} in this transaction")
-
-    async def reset(self) -> None:
-        """Roll back, detach every object and give the connection back; the session can
-        be used again."""
-        if self.state is not SessionState.CLOSED:
-            await self.rollback()
-        self.expunge_all()
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            await self.bind.pool.release(conn)
-        self.state = SessionState.NOT_READY
-
-    async def invalidate(self) -> None:
-        """Discard the connection without trusting it (it is closed, not pooled), roll
-        back and detach every object."""
-        if self.conn is not None:
-            self.conn.broken = True
-        await self.reset()
-
     # --- query builders
     @property
     def select(self) -> SelectQuery:
@@ -474,14 +113,16 @@ class Session(_row.SessionRows):
     def update(self) -> BulkUpdateQuery:
         return BulkUpdateQuery(self)
 
-    def delete(self, target: Any = None) -> Any:
+    @property
+    def delete(self) -> BulkDeleteQuery:
         """``sess.delete(row)`` marks a loaded row for deletion at the next flush (await it
-        to DELETE now); ``sess.delete(Table).where(...)`` builds a bulk DELETE."""
-        if isinstance(target, TableBase):
-            self._mark_deleted(target)
-            return _row.Write(self, target, self.delete_now)
-        query = BulkDeleteQuery(self)
-        return query if target is None else query.table(target)
+        to DELETE now); ``sess.delete(Table).where(...)`` (or ``sess.delete.table(Table)``)
+        builds a bulk DELETE."""
+        return BulkDeleteQuery(self)
+
+    def _delete_row(self, row: TableBase) -> Any:
+        self._mark_deleted(row)
+        return _row.Write(self, row, self.delete_now)
 
     async def run_select_query(self, query: SelectQuery) -> ResultGenerator:
         return await query.all()
@@ -530,7 +171,7 @@ class Session(_row.SessionRows):
     def _forget(self, row: TableBase) -> None:
         """Take a row out of the map and the session's lists (its state is kept)."""
         if row._state in (_row.PERSISTENT, _row.DELETED):
-            key = identity_key(row) if row._history is None else _stored_key(row)
+            key = identity_key(row) if row._prior is None else _stored_key(row)
             if self.identity_map.get(key) is row:
                 self.identity_map.pop(key)
             else:  # its key changed since it was mapped
@@ -582,18 +223,6 @@ class Session(_row.SessionRows):
         row._session = None
         if row._state == _row.PERSISTENT:
             row._state = _row.DETACHED
-
-    def expunge_all(self) -> None:
-        """Detach every row."""
-        _row.detach_mapped(self.identity_map.by_class, _row.DETACHED)
-        _row.detach(self._pending.values(), -1)
-        _row.detach(self._deleted.values(), -1)
-        for row in self._deleted.values():
-            row._state = _row.DETACHED
-        self.identity_map.clear()
-        self._pending.clear()
-        self._dirty.clear()
-        self._deleted.clear()
 
     async def get(self, cls: type, pk: Any) -> Any:
         """The row of ``cls`` with primary key ``pk`` (a value, or a tuple for a compound
@@ -652,7 +281,7 @@ class Session(_row.SessionRows):
                 raise ArgumentError(f"{type(row).__name__}'s primary key is its identity in "
                                     "the session and cannot be expired")
         _row.expire(row, indexes)
-        if row._history is None:
+        if row._prior is None:
             self._dirty.pop(id(row), None)
 
     def expire_all(self) -> None:
@@ -662,6 +291,10 @@ class Session(_row.SessionRows):
     def _check_attached(self, row: TableBase) -> None:
         if row._session is not self or row._state != _row.PERSISTENT:
             raise InvalidRequestError(f"{row!r} is not a persistent row of this session")
+
+    async def load_relationship(self, rel: Any, rows: list[TableBase]) -> None:
+        """Load ``rel`` for ``rows`` with one query (``await Parent.children.load(rows)``)."""
+        await loading.load_select(self, rel, rows)
 
     # --- rows
     add = _row.session_add
@@ -682,7 +315,7 @@ class Session(_row.SessionRows):
             self.add(row)
 
     def _mark_deleted(self, row: TableBase) -> None:
-        if self.state in _UNUSABLE:
+        if not self._usable:
             self._check_open()
         if id(row) in self._pending:  # never written: just forget it
             self._forget(row)
@@ -770,7 +403,7 @@ class Session(_row.SessionRows):
         if _row.key_changes((row,)):
             self._forget(row)
         await persistence.update(self, row)
-        row._history = None
+        row._prior = None
         self._track((row,))
         return row
 
@@ -846,14 +479,6 @@ class Session(_row.SessionRows):
         if rows:
             await persistence.update_many(self, rows)
 
-    async def truncate(self, table: type, *, cascade: bool = False) -> None:
-        name = table.__table__.quoted
-        if self.dialect.name == "postgresql":
-            await self._execute(f"TRUNCATE TABLE {name}" + (" CASCADE" if cascade else ""))
-        else:
-            await self._execute(f"DELETE FROM {name}")
-
-    # --- results (SQLAlchemy's)
     async def execute(self, statement: Any, params: Params = None) -> Any:
         """``execute(query)``: a buffered :class:`Result` (SQLAlchemy's): the rows of a
         select; for an insert, update or delete its ``rowcount``, and the rows it returned
@@ -861,12 +486,11 @@ class Session(_row.SessionRows):
         ``execute(sql, params)``: raw SQL (``{name}`` placeholders with a mapping), the
         original API: rows changed, or -1."""
         if isinstance(statement, str):
-            sql, args = translate_params(self.dialect, statement, params)
-            return await self._execute(sql, args)
+            return await super().execute(statement, params)
         if isinstance(statement, SelectQuery):
             rows = await statement._rows()
             return Result(*_result_rows(statement, rows))
-        if isinstance(statement, (_BulkQuery, InsertQuery)):
+        if isinstance(statement, (BulkQuery, InsertQuery)):
             return await statement._result()
         return await statement
 
@@ -890,7 +514,7 @@ class Session(_row.SessionRows):
         async def chunks() -> Any:
             # records read by position: two selected columns of one name stay two
             cursor = conn.cursor(sql, params, 1000, mappings=False)
-            async for chunk in self._guarded_chunks(None, cursor):
+            async for chunk in self._guarded_chunks(cursor):
                 if table is not None:
                     yield [row_cls((obj,)) for obj in self._hydrate(table, chunk)]
                 else:
@@ -900,46 +524,6 @@ class Session(_row.SessionRows):
 
     async def stream_scalars(self, query: SelectQuery) -> AsyncResult:
         return (await self.stream(query)).scalars()
-
-    # --- raw SQL
-
-    async def cursor(self, sql: str, params: Params = None) -> ResultSet:
-        """Run raw SQL and read its rows (as mappings) as they are needed. The first rows
-        are read here, so an error in the statement raises here."""
-        sql, args = translate_params(self.dialect, sql, params)
-        conn = await self._ready()
-        chunks = conn.cursor(sql, args)
-        try:
-            first = await anext(chunks, None)
-        except BaseException:
-            self.state = SessionState.FAILED
-            raise
-        return ResultSet(self._guarded_chunks(first, chunks))
-
-    async def _guarded_chunks(self, first: list | None, chunks: Any) -> Any:
-        try:
-            if first is not None:
-                yield first
-            async for chunk in chunks:
-                yield chunk
-        except GeneratorExit:  # closed by its reader: nothing failed
-            raise
-        except BaseException:
-            self.state = SessionState.FAILED
-            raise
-        finally:
-            await chunks.aclose()
-
-    async def fetch(self, sql: str, params: Params = None) -> dict[str, Any] | None:
-        """The first row of raw SQL as a mapping, or None."""
-        sql, args = translate_params(self.dialect, sql, params)
-        conn = await self._ready()
-        try:
-            rows = await conn.fetch_mappings(sql, args)
-        except BaseException:
-            self.state = SessionState.FAILED
-            raise
-        return rows[0] if rows else None
 
     # --- keeping objects in step with bulk UPDATE and DELETE (SQLAlchemy's "fetch")
     def _bulk_sync(self, table: type, fetched: list, records: list, refreshed: list,

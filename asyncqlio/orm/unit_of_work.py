@@ -160,7 +160,7 @@ class Snapshot:
         inserted = {id(r) for r in sess._inserted}
         loaded_since = [r for r in since if id(r) not in inserted]
         unwritten: list = []
-        _row.journal([r for r in loaded_since if r._history is not None], unwritten)
+        _row.journal([r for r in loaded_since if r._prior is not None], unwritten)
         _row.revert(unwritten, sess)
         _row.detach(loaded_since, _row.DETACHED)
         _row.detach(sess._inserted[self.inserted:], _row.TRANSIENT)
@@ -183,7 +183,7 @@ class Snapshot:
             _row.detach(self.pending.values(), _row.TRANSIENT)
             sess._pending = {}
             sess._deleted = {}
-        sess._dirty = {id(r): r for r in sess.identity_map.rows() if r._history is not None}
+        sess._dirty = {id(r): r for r in sess.identity_map.rows() if r._prior is not None}
 
 
 async def end_block(target: Any, failed: bool) -> None:
