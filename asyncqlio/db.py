@@ -115,12 +115,12 @@ class DatabaseInterface:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.close()
 
-    def bind_tables(self, tables: Any) -> Any:
+    def bind_tables(self, md: Any) -> Any:
         """Bind a ``table_base()`` class (or any of its tables, or its ``TableMetadata``) to
         this interface: every table of that base does its I/O here. The foreign keys and
         relationships are resolved now, so a name that matches nothing fails here. Returns
         the metadata."""
-        metadata = tables if hasattr(tables, "setup_tables") else tables.metadata
+        metadata = md if hasattr(md, "setup_tables") else md.metadata
         metadata.bind = self
         metadata.setup_tables()
         return metadata

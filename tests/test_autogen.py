@@ -11,6 +11,7 @@ from asyncqlio import (JSON, UUID, BigInt, Boolean, Bytea, Column, Date, Enum, F
                        Index, Integer, Interval, Numeric, Real, Serial, SmallInt, String, Text,
                        Time, Timestamp, exc, table_base)
 from asyncqlio.migrations import Migrator, ScriptDirectory, autogenerate
+from asyncqlio.orm import inspection
 from asyncqlio.migrations.autogen import diff
 
 
@@ -361,7 +362,7 @@ async def test_expression_and_partial_indexes_are_left_alone(db):
         indexes = {i.name: i for i in await sess.inspector.get_indexes("note")}
     assert indexes["ix_lower"].columns == [None] and indexes["ix_some"].partial
     assert await diff(db, base) == ([], [], set())
-    source = await base.metadata.tables["note"].generate_schema()
+    source = await inspection.generate_schema(db, "note")
     namespace: dict = {}
     exec(compile(source, "generated", "exec"), namespace)
     assert "# index 'ix_lower'" in source and "# index 'ix_some'" in source
@@ -382,7 +383,7 @@ async def test_generated_source_for_awkward_names(db, backend):
     await Migrator(db, "unused").ensure_version_table()
     Base = table_base()
     db.bind_tables(Base)
-    source = await Base.generate_schema()
+    source = await inspection.generate_schema(db)
     namespace: dict = {}
     exec(compile(source, "generated", "exec"), namespace)
     tables = namespace["Table"].metadata.tables

@@ -236,6 +236,11 @@ class BaseTransaction(AsyncABC):
         finally:
             await self.close(has_error=exc_type is not None and not isinstance(exc, Exception))
 
+    @property
+    def acquired_connection(self) -> Any:
+        """The driver's own connection while begun (the original asyncqlio's name)."""
+        return None if self.connection is None else self.connection.raw
+
     def _conn(self) -> Connection:
         if self.connection is None:
             raise InvalidRequestError("this transaction is not begun; await begin() first")

@@ -62,7 +62,9 @@ class AliasedTable:
     the table class (``Manager.name``); ``sess.select(Manager)`` gives rows of the table,
     the same objects the session holds for those keys."""
 
-    def __init__(self, table: type, name: str) -> None:
+    def __init__(self, table: Any, name: Any) -> None:
+        if isinstance(table, str):  # the original asyncqlio's AliasedTable(name, table)
+            table, name = name, table
         alias = AliasInfo(table, name)
         self.__dict__["__alias__"] = alias
         for column in table.__table__.columns:

@@ -98,8 +98,8 @@ class SelectQuery(BaseQuery, Generic[T]):
     def row_offset(self) -> int | None:
         return self._offset
 
-    def set_table(self, table: Any) -> "SelectQuery":
-        return self.from_(table)
+    def set_table(self, tbl: Any) -> "SelectQuery":
+        return self.from_(tbl)
 
     def add_condition(self, condition: Any) -> "SelectQuery":
         return self.where(condition)
@@ -140,15 +140,15 @@ class SelectQuery(BaseQuery, Generic[T]):
             if of_alias else None
         return self
 
-    def from_(self, table: Any) -> "SelectQuery":
+    def from_(self, tbl: Any) -> "SelectQuery":
         """The table, alias (rows of its table) or ``query.subquery()`` to select from."""
-        if isinstance(table, _compile.Alias):
-            self._froms = [*self._froms, table]
+        if isinstance(tbl, _compile.Alias):
+            self._froms = [*self._froms, tbl]
             self._plain = False
-        elif isinstance(table, AliasedTable):
-            self._select_alias(table)
+        elif isinstance(tbl, AliasedTable):
+            self._select_alias(tbl)
         else:
-            self.table = table_class(table)
+            self.table = table_class(tbl)
         return self
 
     select_from = from_
@@ -228,12 +228,12 @@ class SelectQuery(BaseQuery, Generic[T]):
         self._plain = False
         return self
 
-    def limit(self, n: int | None) -> "SelectQuery":
-        self._limit = row_count(n, "limit")
+    def limit(self, row_limit: int | None) -> "SelectQuery":
+        self._limit = row_count(row_limit, "limit")
         return self
 
-    def offset(self, n: int | None) -> "SelectQuery":
-        self._offset = row_count(n, "offset")
+    def offset(self, offset: int | None) -> "SelectQuery":
+        self._offset = row_count(offset, "offset")
         return self
 
     def for_update(self) -> "SelectQuery":

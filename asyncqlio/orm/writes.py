@@ -188,8 +188,8 @@ class BulkQuery(BaseQuery):
         self.conditions.extend(condition(c) for c in conditions)
         return self
 
-    def add_condition(self, cond: Any) -> Any:
-        return self.where(cond)
+    def add_condition(self, condition: Any) -> Any:
+        return self.where(condition)
 
     def generate_sql(self) -> tuple[str, list]:
         """The original asyncqlio's name for :meth:`compile`."""
@@ -336,13 +336,13 @@ class BulkUpdateQuery(BulkQuery):
         super().__init__(session)
         self.assignments: list[tuple[Column, Any]] = []
 
-    def set(self, column: Any, value: Any = NO_VALUE) -> "BulkUpdateQuery":
+    def set(self, setter: Any, value: Any = NO_VALUE) -> "BulkUpdateQuery":
         """``set(User.score, 0)``, ``set(User.score, User.score + 1)``; or one setter as the
         original asyncqlio wrote them: ``set(User.score + 1)``, ``set(User.score.set(0))``,
         ``set(User.score.incr(1))``."""
         if value is NO_VALUE:
-            return self.set_update(column)
-        self.assignments.append((column_named(self._target(), column), value))
+            return self.set_update(setter)
+        self.assignments.append((column_named(self._target(), setter), value))
         return self
 
     def set_update(self, update: Any) -> "BulkUpdateQuery":

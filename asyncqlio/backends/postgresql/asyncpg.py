@@ -159,7 +159,7 @@ class AsyncpgConnector(BaseConnector):
                 connect_timeout = float(value) if connect_timeout is None else connect_timeout
             else:
                 settings[key] = value  # anything else is a server setting (GUC)
-        self.dsn = "postgresql://?" + urllib.parse.urlencode(libpq) if libpq else None
+        self._libpq_dsn = "postgresql://?" + urllib.parse.urlencode(libpq) if libpq else None
         if settings:
             options["server_settings"] = settings
         if statement_cache_size is not None:
@@ -171,7 +171,7 @@ class AsyncpgConnector(BaseConnector):
     async def open(self) -> AsyncpgConnection:
         url = self.url
         try:
-            raw = await asyncpg.connect(self.dsn, host=url.host or "localhost",
+            raw = await asyncpg.connect(self._libpq_dsn, host=url.host or "localhost",
                                         port=url.port or 5432, user=url.username,
                                         password=url.password, database=url.database,
                                         timeout=self.connect_timeout,

@@ -92,20 +92,20 @@ class DDLSession(Session):
     async def table_names(self) -> list[str]:
         return await self.inspector.table_names()
 
-    async def get_columns(self, table: str | None = None) -> list[ColumnInfo]:
-        """The columns of ``table`` (of every table when None), each with its
+    async def get_columns(self, table_name: str | None = None) -> list[ColumnInfo]:
+        """The columns of a table (of every table when None), each with its
         ``table_name``."""
-        if table is None:
+        if table_name is None:
             return [c for t in await self.table_names() for c in await self.get_columns(t)]
-        return await self.inspector.get_columns(table)
+        return await self.inspector.get_columns(table_name)
 
-    async def get_indexes(self, table: str | None = None) -> list[IndexInfo]:
-        """The indexes of ``table`` (of every table when None), each with its
+    async def get_indexes(self, table_name: str | None = None) -> list[IndexInfo]:
+        """The indexes of a table (of every table when None), each with its
         ``table_name``; on PostgreSQL those behind the primary key and UNIQUE constraints too
         (``constraint`` says which), as the original asyncqlio listed them."""
-        if table is None:
+        if table_name is None:
             return [i for t in await self.table_names() for i in await self.get_indexes(t)]
-        return await self.inspector.get_indexes(table, constraints=True)
+        return await self.inspector.get_indexes(table_name, constraints=True)
 
     async def get_foreign_keys(self, table: str) -> list[ForeignKeyInfo]:
         return await self.inspector.get_foreign_keys(table)
@@ -123,65 +123,68 @@ class DDLSession(Session):
         await self._execute(sql)
 
     # --- tables
-    async def create_table(self, name: str, *items: Column | Index,
+    async def create_table(self, table_name: str, *items: Column | Index,
                            if_not_exists: bool = True) -> None:
         """CREATE TABLE (IF NOT EXISTS, unless told otherwise) from columns
         (``Column.with_name(...)``, or a table class's) and :class:`Index` objects, with the
         indexes of ``index=True`` columns."""
-        for sql in statements.create_table(name, items, self.dialect.name,
+        for sql in statements.create_table(table_name, items, self.dialect.name,
                                            if_not_exists=if_not_exists):
             await self._ddl(sql)
 
-    async def drop_table(self, name: str, *, cascade: bool = False,
+    async def drop_table(self, table_name: str, *, cascade: bool = False,
                          if_exists: bool = True) -> None:
         """DROP TABLE (IF EXISTS, unless told otherwise); ``cascade`` drops what depends on
         it on PostgreSQL (SQLite has no CASCADE)."""
-        await self._ddl(statements.drop_table(name, self.dialect.name, cascade=cascade,
+        await self._ddl(statements.drop_table(table_name, self.dialect.name, cascade=cascade,
                                               if_exists=if_exists))
 
-    async def rename_table(self, old: str, new: str) -> None:
+    async def rename_table(self, table_name: str, new_name: str) -> None:
         """Foreign keys of other tables follow the rename on both backends."""
-        await self._ddl(f"ALTER TABLE {quote(old)} RENAME TO {quote(new)}")
+        await self._ddl(f"ALTER TABLE {quote(table_name)} RENAME TO {quote(new_name)}")
 
     # --- columns
-    async def add_column(self, table: str, column: Column) -> None:
+    async def add_column(self, table_name: str, column: Column) -> None:
         if column.primary_key:
             raise SchemaError("a primary key column cannot be added to an existing table")
         definition = column_definition(column, self.dialect.name, inline_pk=False,
                                        autoincrement=False)
         if self._is_pg or not (column.unique or (not column.nullable
                                                   and column.server_default is None)):
-            await self._ddl(f"ALTER TABLE {quote(table)} ADD COLUMN {definition}")
+            await self._ddl(f"ALTER TABLE {quote(table_name)} ADD COLUMN {definition}")
         else:
             # SQLite's ADD COLUMN takes neither UNIQUE nor NOT NULL without a default
-            await self._rebuild(table, lambda t: t.columns.append(
+            await self._rebuild(table_name, lambda t: t.columns.append(
                 SQLiteTable.parse_column(definition)))
         if column.index:
-            await self._ddl(index_sql(table, index_name(table, (column,)), [column.name]))
+            await self._ddl(index_sql(table_name, index_name(table_name, (column,)),
+                                      [column.name]))
 
-    async def drop_column(self, table: str, name: str) -> None:
+    async def drop_column(self, table_name: str, column_name: str) -> None:
         """Indexes and constraints on the column go with it, on both backends."""
         if self._is_pg:
-            await self._ddl(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(name)}")
+            await self._ddl(f"ALTER TABLE {quote(table_name)} DROP COLUMN {quote(column_name)}")
             return
-        parsed = await self._sqlite_table(table)
-        column = parsed.column(name)
+        parsed = await self._sqlite_table(table_name)
+        column = parsed.column(column_name)
         own = {k.kind for k in column.clauses}
-        used = (own & {"primary key", "unique", "references"} or parsed.uses(name)
-                or any(kind == "index" and name.lower() in sqlite_index_uses(sql)
-                       for kind, sql in await self._sqlite_extras(table)))
+        used = (own & {"primary key", "unique", "references"} or parsed.uses(column_name)
+                or any(kind == "index" and column_name.lower() in sqlite_index_uses(sql)
+                       for kind, sql in await self._sqlite_extras(table_name)))
         if not used:
-            await self._ddl(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(name)}")
+            await self._ddl(f"ALTER TABLE {quote(table_name)} DROP COLUMN {quote(column_name)}")
             return
         if "primary key" in own:
-            raise SchemaError(f"cannot drop {name!r}: it is in the primary key of {table!r}")
-        await self._rebuild(table, lambda t: t.drop_column(name), dropping=name)
+            raise SchemaError(f"cannot drop {column_name!r}: it is in the primary key of "
+                              f"{table_name!r}")
+        await self._rebuild(table_name, lambda t: t.drop_column(column_name),
+                            dropping=column_name)
 
-    async def alter_column_type(self, table: str, name: str, new_type: ColumnType | type,
-                                *, using: str | None = None) -> None:
+    async def alter_column_type(self, table_name: str, column_name: str,
+                                new_type: ColumnType | type, *, using: str | None = None) -> None:
         """Change a column's type, converting the stored values (PostgreSQL: ``USING``, by
         default a cast; SQLite: the new column's affinity)."""
-        await self.alter_column(table, name, type_=new_type, using=using)
+        await self.alter_column(table_name, column_name, type_=new_type, using=using)
 
     async def alter_column(self, table: str, name: str, *, nullable: bool | None = None,
                            server_default: str | None | _Keep = KEEP,
@@ -242,39 +245,41 @@ class DDLSession(Session):
         await self._ddl(f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(old)} TO {quote(new)}")
 
     # --- indexes and keys
-    async def create_index(self, table: str, name: str, *columns: str, unique: bool = False,
+    async def create_index(self, table_name: str, name: str, *columns: str, unique: bool = False,
                            if_not_exists: bool = False) -> None:
         if not columns:
             raise SchemaError("an index needs at least one column")
         if not self._is_pg:
             # SQLite would take a "name" that is no column for a string: an index on a constant
-            have = {c.name.lower() for c in (await self._existing(table)).columns}
+            have = {c.name.lower() for c in (await self._existing(table_name)).columns}
             missing = [c for c in columns if c.lower() not in have]
             if missing:
-                raise SchemaError(f"table {table!r} has no column {missing[0]!r}")
-        await self._ddl(index_sql(table, name, list(columns), unique=unique,
+                raise SchemaError(f"table {table_name!r} has no column {missing[0]!r}")
+        await self._ddl(index_sql(table_name, name, list(columns), unique=unique,
                                   if_not_exists=if_not_exists))
 
     async def drop_index(self, name: str, *, if_exists: bool = False) -> None:
         await self._ddl("DROP INDEX " + ("IF EXISTS " if if_exists else "") + quote(name))
 
-    async def add_foreign_key(self, table: str, columns: str | Sequence[str], target_table: str,
-                              target_columns: str | Sequence[str], *, name: str | None = None,
-                              on_delete: str | None = None,
+    async def add_foreign_key(self, table_name: str, column_name: str | Sequence[str],
+                              foreign_table: str, foreign_column: str | Sequence[str], *,
+                              name: str | None = None, on_delete: str | None = None,
                               on_update: str | None = None) -> None:
-        """A FOREIGN KEY constraint; existing rows must satisfy it (checked at once on
-        PostgreSQL, at commit on SQLite)."""
-        cols, tcols = _names(columns), _names(target_columns)
+        """A FOREIGN KEY constraint from ``column_name`` (one or a list) to ``foreign_column``
+        of ``foreign_table``; existing rows must satisfy it (checked at once on PostgreSQL,
+        at commit on SQLite)."""
+        cols, tcols = _names(column_name), _names(foreign_column)
         if len(cols) != len(tcols):
             raise SchemaError("a foreign key needs as many target columns as columns")
-        sql = statements.foreign_key_sql(cols, target_table, tcols, on_delete, on_update)
+        sql = statements.foreign_key_sql(cols, foreign_table, tcols, on_delete, on_update)
         if self._is_pg:
-            cname = name or f"fk_{table}_{'_'.join(cols)}"[:63]
-            await self._ddl(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(cname)} {sql}")
+            cname = name or f"fk_{table_name}_{'_'.join(cols)}"[:63]
+            await self._ddl(f"ALTER TABLE {quote(table_name)} ADD CONSTRAINT {quote(cname)} "
+                            f"{sql}")
             return
         if name is not None:
             sql = f"CONSTRAINT {quote(name)} {sql}"
-        await self._rebuild(table, lambda t: t.constraints.append(
+        await self._rebuild(table_name, lambda t: t.constraints.append(
             SQLiteTable.parse_constraint(sql)))
 
     async def drop_foreign_key(self, table: str, columns: str | Sequence[str] | None = None,

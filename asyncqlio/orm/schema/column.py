@@ -14,6 +14,7 @@ from asyncqlio._speedups import _compile
 from asyncqlio.backends.sqlite3.ddltext import sqlite_default
 from asyncqlio.exc import SchemaError
 from asyncqlio.orm import operators
+from asyncqlio.orm.alias import AliasedColumn  # noqa: F401  (the original's home of the name)
 from asyncqlio.orm.schema import types as _types
 from asyncqlio.sentinels import NO_DEFAULT
 

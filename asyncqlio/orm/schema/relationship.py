@@ -456,6 +456,11 @@ class RelatedList(list):
         yield  # pragma: no cover
 
 
+#: the original asyncqlio's classes of a loaded relationship: asyncqlio loads a collection
+#: into a RelatedList (a one-row relationship gives the row itself)
+BaseLoadedRelationship = SelectLoadedRelationship = JoinLoadedOTMRelationship = RelatedList
+
+
 async def _aiter(items: list[Any]) -> Any:
     for item in items:
         yield item
