@@ -30,14 +30,19 @@ class BaseDialect:
     ``name`` is ``"postgresql"`` or ``"sqlite"``; ``numeric``: ``$1`` placeholders (asyncpg)
     rather than ``?``; ``max_params``: the most bound values one statement takes; ``copy``:
     bulk loads can use COPY; ``update_from``: ``UPDATE ... FROM`` another row source. The
-    ``has_*`` properties and the ``get_*`` methods are the original asyncqlio's.
+    ``has_*`` properties and the ``get_*`` methods are the original asyncqlio's. (Slots: the
+    hot paths read these on every statement.)
     """
 
-    name = ""
-    numeric = False
-    max_params = 999
-    copy = False
-    update_from = False
+    __slots__ = ("name", "numeric", "max_params", "copy", "update_from")
+
+    def __init__(self, name: str = "", *, numeric: bool = False, max_params: int = 999,
+                 copy: bool = False, update_from: bool = False) -> None:
+        self.name = name
+        self.numeric = numeric
+        self.max_params = max_params
+        self.copy = copy
+        self.update_from = update_from
 
     def placeholder(self, n: int) -> str:
         return f"${n}" if self.numeric else "?"

@@ -191,19 +191,17 @@ class SelectQuery(BaseQuery, Generic[T]):
     def order_by(self, *columns: Any, sort_order: str = "asc") -> "SelectQuery":
         """Columns or expressions, ``.desc()`` for descending (or ``sort_order="desc"`` for
         the plain columns given); never SQL text."""
-        if sort_order not in ("asc", "desc"):
+        desc = sort_order != "asc"
+        if desc and sort_order != "desc":
             raise ArgumentError(f"sort_order is 'asc' or 'desc', not {sort_order!r}")
-        items = []
-        for c in columns:  # the original's AscSorter(a, b) is a tuple of them
-            items.extend(c if isinstance(c, tuple) else (c,))
-        for c in items:
-            if isinstance(c, Node) and not isinstance(c, _compile.OrderExpr) \
-                    and sort_order == "desc":
-                c = c.desc()
+        orders = self.orders
+        for c in columns:
             if isinstance(c, _compile.OrderExpr):
-                self.orders.append(c)
+                orders.append(c)
             elif isinstance(c, Node):
-                self.orders.append(c.asc())
+                orders.append(c.desc() if desc else c.asc())
+            elif isinstance(c, tuple):  # the original's AscSorter(a, b): a tuple of them
+                self.order_by(*c, sort_order=sort_order)
             else:
                 raise ArgumentError(f"order_by() takes columns or col.asc()/col.desc(), not {c!r}")
         return self

@@ -10,8 +10,10 @@ DEFAULT_CONNECTOR = "asyncmy"
 class MysqlDialect(BaseDialect):
     """The SQL MySQL and MariaDB speak."""
 
-    name = "mysql"
-    max_params = 65535
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("mysql", max_params=65535)
 
     has_checkpoints = property(lambda self: True)
     has_serial = property(lambda self: True)

@@ -10,11 +10,11 @@ DEFAULT_CONNECTOR = "asyncpg"
 class PostgresqlDialect(BaseDialect):
     """The SQL PostgreSQL speaks."""
 
-    name = "postgresql"
-    numeric = True
-    max_params = 32767
-    copy = True
-    update_from = True
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("postgresql", numeric=True, max_params=32767, copy=True,
+                         update_from=True)
 
     has_checkpoints = property(lambda self: True)
     has_serial = property(lambda self: True)

@@ -13,11 +13,11 @@ DEFAULT_CONNECTOR = "aiosqlite"
 class Sqlite3Dialect(BaseDialect):
     """The SQL SQLite speaks (``UPDATE ... FROM`` from 3.33, ``RETURNING`` from 3.35)."""
 
-    name = "sqlite"
-    numeric = False
-    max_params = 32766
-    copy = False
-    update_from = _sqlite3.sqlite_version_info >= (3, 33)
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("sqlite", max_params=32766,
+                         update_from=_sqlite3.sqlite_version_info >= (3, 33))
 
     has_checkpoints = property(lambda self: True)
     has_returns = property(lambda self: _sqlite3.sqlite_version_info >= (3, 35))

@@ -2,9 +2,10 @@
 for a DDL session, and the DDL text of one column.
 
 On a table class a column builds query expressions (the operators come from the compiled
-:class:`~asyncqlio._speedups._compile_cy.Node`); attribute names the column does not have
-are looked up on its type, so a custom type's own operators read as the column's
-(``User.tags.contains(...)``), as in the original asyncqlio.
+:class:`~asyncqlio._speedups._compile_cy.Node`). A column of a custom type looks up the
+attribute names it does not have on its type, so the type's own operators read as the
+column's (``User.tags.has_tag(...)``), as in the original asyncqlio; columns of asyncqlio's
+own types do not (a ``__getattr__`` slows every attribute read of the object).
 """
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ class Column(_compile.ColumnNode):
     an ``ix_<table>_<column>`` index, ``foreign_key`` a :class:`ForeignKey` constraint.
     ``table`` names the table of a free-standing column (``Column.with_name``).
     """
+
+    def __new__(cls, type_: Any = None, *args: Any, **kwargs: Any) -> "Column":
+        if cls is Column and _custom(type_):
+            cls = _CustomTypeColumn
+        return super().__new__(cls)
 
     def __init__(self, type_: Any, *, primary_key: bool = False, nullable: bool = False,
                  default: Any = NO_DEFAULT, index: bool = False, unique: bool = False,
@@ -62,14 +68,6 @@ class Column(_compile.ColumnNode):
     def with_name(cls, name: str, *args: Any, **kwargs: Any) -> "Column":
         """A free-standing named column (for DDL sessions and ``add_column``)."""
         return cls(*args, name=name, **kwargs)
-
-    def __getattr__(self, item: str) -> Any:
-        if item.startswith("_"):
-            raise AttributeError(item)
-        try:
-            return getattr(self.type, item)
-        except AttributeError:
-            raise AttributeError(f"column {self.name!r} has no attribute {item!r}") from None
 
     # --- the column's definition
     @property
@@ -174,6 +172,26 @@ class Column(_compile.ColumnNode):
     def __repr__(self) -> str:
         owner = self.table_name or "?"
         return f"<Column {owner}.{self.name} {self.type!r}>"
+
+
+def _custom(type_: Any) -> bool:
+    """A column type (class or instance) defined outside asyncqlio."""
+    cls = type_ if isinstance(type_, type) else type(type_)
+    return isinstance(cls, type) and issubclass(cls, _types.ColumnType) and \
+        cls.__module__ != _types.__name__
+
+
+class _CustomTypeColumn(Column):
+    """A column of a custom type: what it does not have, its type may (the original
+    asyncqlio's column proxied every unknown attribute to its type)."""
+
+    def __getattr__(self, item: str) -> Any:
+        if item.startswith("_"):
+            raise AttributeError(item)
+        try:
+            return getattr(self.type, item)
+        except AttributeError:
+            raise AttributeError(f"column {self.name!r} has no attribute {item!r}") from None
 
 
 def column_definition(column: Column, dialect: str, *, inline_pk: bool,
