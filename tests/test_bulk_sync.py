@@ -199,7 +199,7 @@ async def test_returning_columns_and_execute_results(db):
         assert rows == [("p1",)] and rows[0].name == "p1" and p1.score == 0
         result = await sess.execute(sess.update(Player).set(Player.score, 1)
                                     .where(Player.id <= 2))
-        assert result.rowcount == 2 and not result.returns_rows and result.closed
+        assert result.rowcount == 2 and not result.returns_rows
         assert p1.score == 1
         for read in (result.all, result.fetchone, result.first, result.scalar, result.one):
             with pytest.raises(ResourceClosedError):

@@ -123,7 +123,8 @@ async def test_rowcount_and_results_without_rows(db):
         with pytest.raises(ResourceClosedError, match="closed"):
             result.fetchone()
         result = await sess.execute(sess.update(Item).set(Item.kind, "x").where(Item.id > 2490))
-        assert result.rowcount == 10 and result.keys() == [] and result.closed
+        # SQLAlchemy's CursorResult of a statement without RETURNING: no rows, not "closed"
+        assert result.rowcount == 10 and result.keys() == [] and not result.returns_rows
         with pytest.raises(ResourceClosedError, match="does not return rows"):
             result.scalars().all()
         with pytest.raises(ResourceClosedError):

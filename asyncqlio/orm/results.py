@@ -4,10 +4,12 @@
 and :class:`asyncqlio.backends.base.BaseResultSet`.)"""
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Generic, TypeVar
+from collections.abc import Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
 
 from asyncqlio._speedups import _row
-from asyncqlio.exc import MultipleResultsFound, NoResultFound, ResourceClosedError
+from asyncqlio.exc import (ArgumentError, InvalidRequestError, MultipleResultsFound,
+                           NoResultFound, NoSuchColumnError, ResourceClosedError)
 
 T = TypeVar("T")
 
@@ -44,8 +46,12 @@ class Row(tuple):
         return default if i is None else tuple.__getitem__(self, i)
 
     @property
-    def _mapping(self) -> dict[str, Any]:
-        return dict(zip(self._fields, self))
+    def _mapping(self) -> "RowMapping":
+        return RowMapping(zip(self._fields, self))
+
+    @property
+    def _t(self) -> tuple:
+        return tuple(self)
 
     def _asdict(self) -> dict[str, Any]:
         return dict(zip(self._fields, self))
@@ -72,125 +78,285 @@ def row_class(fields: tuple[str, ...]) -> type[Row]:
     return cls
 
 
-class _Rows:
-    """What Result and AsyncResult share: the key names and the way each row is handed out
-    (as a Row, one column of it, or a mapping), optionally without duplicates."""
+def key_of(item: Any) -> Any:
+    """The key a result column is read by: a name, or a position; a column, label or table
+    stands for its own key (``result.columns(User.name)``, ``User.name in result.keys()``)."""
+    if isinstance(item, (str, int)):
+        return item
+    if isinstance(item, type) and hasattr(item, "__table__"):
+        return item.__name__
+    for attr in ("key", "attr_name", "name"):
+        value = getattr(item, attr, None)
+        if isinstance(value, str):
+            return value
+    raise ArgumentError(f"{item!r} is not a column, a key or a position of this result")
 
-    def __init__(self, keys: list[str]) -> None:
+
+class RMKeyView(Sequence[str]):
+    """``result.keys()``: the keys, in order; ``in`` also takes a column or a label."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self._keys = list(keys)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._keys[index]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, item: object) -> bool:
+        try:
+            return key_of(item) in self._keys
+        except ArgumentError:
+            return False
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"RMKeyView({self._keys!r})"
+
+
+class RowMapping(dict):
+    """A row as a mapping (``result.mappings()``, ``row._mapping``): read by key, or by the
+    column or label itself."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: Any) -> Any:
+        if not isinstance(key, str):
+            found = key_of(key)
+            if found in self:
+                return self[found]
+        raise KeyError(key)
+
+
+class FrozenResult:
+    """The rows of a result kept (``result.freeze()``): each call gives a new Result."""
+
+    def __init__(self, rows: list, keys: list[str]) -> None:
+        self.data = rows
         self._keys = keys
-        #: None: the Row; an int: that column (scalars); "mapping": a dict
-        self._shape: int | str | None = None
-        self._unique = False
-        self._seen: set = set()
-        self._closed = False
-        self._per = 100
 
-    def keys(self) -> list[str]:
-        return list(self._keys)
+    def __call__(self) -> "Result":
+        return Result(list(self.data), list(self._keys))
+
+
+_ROWS = None  # a view's shape: Rows ...
+_MAPPINGS = "mappings"  # ... mappings, or a column position (scalars)
+
+
+class _Buffered:
+    """The rows of a buffered result, taken from the front."""
+
+    __slots__ = ("rows", "pos", "soft_closed", "hard_closed", "returns_rows")
+
+    def __init__(self, rows: list, returns_rows: bool) -> None:
+        self.rows = rows
+        self.pos = 0
+        self.soft_closed = False
+        self.hard_closed = False
+        self.returns_rows = returns_rows
+
+    def check(self) -> None:
+        if not self.returns_rows:
+            raise ResourceClosedError("this result object does not return rows (a statement "
+                                      "without returning())")
+        if self.hard_closed:
+            raise ResourceClosedError("this result object is closed")
+
+    def take(self, n: int | None) -> list:
+        self.check()
+        rows, pos = self.rows, self.pos
+        end = len(rows) if n is None else min(len(rows), pos + n)
+        self.pos = end
+        return rows[pos:end]
+
+    def close(self, hard: bool) -> None:
+        self.soft_closed = True
+        self.hard_closed = self.hard_closed or hard
+        self.rows = []
+        self.pos = 0
+
+
+class _Streamed:
+    """The rows of a streamed result: fetched from the cursor as they are asked for,
+    ``size`` at a time (``yield_per``)."""
+
+    __slots__ = ("fetch", "closer", "buffer", "done", "soft_closed", "hard_closed", "size")
+
+    def __init__(self, fetch: Callable[[int], Awaitable[list]],
+                 close: Callable[[], Awaitable[None]] | None, size: int) -> None:
+        self.fetch = fetch
+        self.closer = close
+        self.buffer: list = []
+        self.done = False
+        self.soft_closed = False
+        self.hard_closed = False
+        self.size = size
+
+    def check(self) -> None:
+        if self.hard_closed:
+            raise ResourceClosedError("this result object is closed")
+
+    async def take(self, n: int | None) -> list:
+        self.check()
+        out: list = []
+        while n is None or len(out) < n:
+            if not self.buffer:
+                if self.done:
+                    break
+                self.buffer = await self.fetch(self.size if n is None else max(self.size, n - len(out)))
+                if not self.buffer:
+                    self.done = True
+                    break
+            want = len(self.buffer) if n is None else n - len(out)
+            out += self.buffer[:want]
+            del self.buffer[:want]
+        return out
+
+    async def close(self, hard: bool) -> None:
+        self.hard_closed = self.hard_closed or hard
+        self.buffer = []
+        if not self.soft_closed:
+            self.soft_closed = True
+            self.done = True
+            if self.closer is not None:
+                await self.closer()
+
+
+class _View:
+    """What every result and filtered view has: the rows' source (shared by the views made
+    from one result), the keys, and how a row is handed out."""
+
+    def __init__(self, source: Any, keys: list[str], shape: Any = _ROWS,
+                 unique: Any = None) -> None:
+        self._source = source
+        self._keys = keys
+        self._shape = shape
+        #: None, or (the keys seen so far, the function giving a row's key or None)
+        self._unique = unique
+        #: (positions, Row class) of ``columns()``
+        self._project: tuple[list[int], type[Row]] | None = None
+        self._per: int | None = None
+
+    def keys(self) -> RMKeyView:
+        """The keys of the rows (of the columns they hold, or of the mappings)."""
+        if self._project is not None:
+            return RMKeyView(self._project[1]._fields)
+        return RMKeyView(self._keys)
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._source.hard_closed
 
-    def _check(self) -> None:
-        if self._closed:
-            raise ResourceClosedError("this result is closed")
+    def _index(self, item: Any) -> int:
+        self._source.check()
+        key = key_of(item)
+        keys = self._keys if self._project is None else list(self._project[1]._fields)
+        if isinstance(key, int):
+            if not -len(keys) <= key < len(keys):
+                raise IndexError(f"this result has no column {key}")
+            return key % len(keys)
+        try:
+            return keys.index(key)
+        except ValueError:
+            raise NoSuchColumnError(f"this result has no column {key!r} (its keys: "
+                                    f"{', '.join(keys)})") from None
+
+    def _columns(self, items: tuple) -> Any:
+        if self._project is None:
+            base, fields = None, self._keys
+        else:
+            base, fields = self._project[0], list(self._project[1]._fields)
+        positions = [self._index(c) for c in items]
+        names = tuple(fields[i] for i in positions)
+        if base is not None:
+            positions = [base[i] for i in positions]
+        self._project = (positions, row_class(names))
+        return self
+
+    def _derive(self, cls: type, shape: Any) -> Any:
+        """A view of the same rows handing them out as ``shape``."""
+        view = cls(self._source, self._keys, shape, self._unique)
+        view._project, view._per = self._project, self._per
+        return view
 
     def _out(self, rows: list) -> list:
+        project = self._project
+        if project is not None:
+            positions, cls = project
+            rows = [cls([r[i] for i in positions]) for r in rows]
         shape = self._shape
-        if shape is None:
+        if shape is _ROWS:
             out = rows
-        elif shape == "mapping":
-            out = [dict(zip(self._keys, r)) for r in rows]
+        elif shape == _MAPPINGS:
+            fields = self._keys if project is None else project[1]._fields
+            out = [RowMapping(zip(fields, r)) for r in rows]
         else:
             out = [r[shape] for r in rows]
-        if self._unique:
+        unique = self._unique
+        if unique is not None:
+            seen, strategy = unique
             kept = []
             for item in out:
-                key = tuple(sorted(item.items())) if type(item) is dict else item
-                if key not in self._seen:
-                    self._seen.add(key)
+                key = strategy(item) if strategy is not None else _hashable(item)
+                if key not in seen:
+                    seen.add(key)
                     kept.append(item)
             out = kept
         return out
 
-    # filters: change what this result hands out and return it, as SQLAlchemy's do
-    def scalars(self, index: int = 0) -> Any:
-        self._shape = index
+    def _uniqued(self, strategy: Callable[[Any], Any] | None) -> Any:
+        self._unique = (set(), strategy)
         return self
 
-    def mappings(self) -> Any:
-        self._shape = "mapping"
-        return self
-
-    def tuples(self) -> Any:
-        self._shape = None
-        return self
-
-    def unique(self) -> Any:
-        self._unique = True
-        return self
-
-    def yield_per(self, n: int) -> Any:
+    def _sized(self, n: int) -> Any:
         self._per = n
+        if isinstance(self._source, _Streamed):
+            self._source.size = n
         return self
 
 
-def _columns_of(rows: list, keys: list[str], columns: tuple) -> tuple[list, list[str]]:
-    idx = [keys.index(c) if isinstance(c, str) else c for c in columns]
-    new_keys = [keys[i] for i in idx]
-    cls = row_class(tuple(new_keys))
-    return [cls([r[i] for i in idx]) for r in rows], new_keys
+def _hashable(item: Any) -> Any:
+    if isinstance(item, dict):
+        return tuple(item.items())
+    try:
+        hash(item)
+    except TypeError:
+        raise InvalidRequestError(
+            f"unique() cannot tell rows apart by a value that cannot be hashed ({item!r}); "
+            "give unique(strategy=...) a function returning a key") from None
+    return item
 
 
-class Result(_Rows):
-    """A buffered result (SQLAlchemy's Result and CursorResult): ``await sess.execute(query)``.
-
-    ``rowcount`` is the number of rows the statement matched (UPDATE, DELETE), inserted
-    (INSERT) or returned (a select: the rows buffered). A statement without RETURNING gives
-    a result with no rows (``returns_rows`` false): reading rows from it raises
-    :class:`~asyncqlio.exc.ResourceClosedError`, as SQLAlchemy's does."""
-
-    def __init__(self, rows: list, keys: list[str], rowcount: int | None = None,
-                 returns_rows: bool = True) -> None:
-        super().__init__(keys)
-        self._rows = rows
-        self._pos = 0
-        self.rowcount: int = len(rows) if rowcount is None else rowcount
-        self.returns_rows = returns_rows
-
-    def _check(self) -> None:
-        if not self.returns_rows:
-            raise ResourceClosedError(
-                "this result object does not return rows (a statement without returning())")
-        super()._check()
-
-    @property
-    def closed(self) -> bool:
-        """A result without rows is closed from the start, as in SQLAlchemy."""
-        return self._closed or not self.returns_rows
+class _SyncMethods(_View):
+    """The reading methods of a buffered result or view."""
 
     def _take(self, n: int | None) -> list:
-        self._check()
         out: list = []
+        source = self._source
         while n is None or len(out) < n:
-            end = len(self._rows) if n is None else self._pos + (n - len(out))
-            chunk = self._rows[self._pos:end]
-            if not chunk:
+            rows = source.take(None if n is None else n - len(out))
+            if not rows:
                 break
-            self._pos += len(chunk)
-            out += self._out(chunk)
+            out += self._out(rows)
         return out
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Any]:
         while True:
-            rows = self._take(self._per)
+            rows = self._take(self._per or 100)
             if not rows:
                 return
             yield from rows
 
     def all(self) -> list:
-        return self._take(None)
+        """Every row left; the result is closed (a second ``all()`` gives ``[]``)."""
+        rows = self._take(None)
+        self._source.close(False)
+        return rows
 
     fetchall = all
 
@@ -198,36 +364,83 @@ class Result(_Rows):
         rows = self._take(1)
         return rows[0] if rows else None
 
-    def fetchmany(self, n: int | None = None) -> list:
-        return self._take(n or self._per)
+    def fetchmany(self, size: int | None = None) -> list:
+        return self._take(size or self._per or 1)
 
-    def partitions(self, n: int | None = None) -> Any:
+    def partitions(self, size: int | None = None) -> Iterator[list]:
         while True:
-            rows = self._take(n or self._per)
+            rows = self._take(size or self._per or 1)
             if not rows:
+                self._source.close(False)
                 return
             yield rows
 
     def first(self) -> Any:
-        """The first row (or None) and the result is closed."""
-        row = self.fetchone()
-        self.close()
-        return row
+        """The first row, or None; the result is closed."""
+        rows = self._take(1)
+        self._source.close(True)
+        return rows[0] if rows else None
 
     def one_or_none(self) -> Any:
         rows = self._take(2)
-        self.close()
+        self._source.close(True)
         if len(rows) > 1:
             raise MultipleResultsFound("more than one row where one was required")
         return rows[0] if rows else None
 
     def one(self) -> Any:
-        row = self.one_or_none()
-        if row is None:
+        rows = self._take(2)
+        self._source.close(True)
+        if not rows:
             raise NoResultFound("no row where one was required")
-        return row
+        if len(rows) > 1:
+            raise MultipleResultsFound("more than one row where one was required")
+        return rows[0]
+
+    def close(self) -> None:
+        self._source.close(True)
+
+    def unique(self, strategy: Callable[[Any], Any] | None = None) -> Any:
+        """Leave out repeated rows (or objects), by the value or by ``strategy(item)``."""
+        return self._uniqued(strategy)
+
+    def yield_per(self, num: int) -> Any:
+        return self._sized(num)
+
+
+class Result(_SyncMethods):
+    """A buffered result (SQLAlchemy's Result and CursorResult): ``await sess.execute(q)``.
+
+    ``rowcount`` is the number of rows the statement matched (UPDATE, DELETE), inserted
+    (INSERT) or returned (a select: the rows buffered). A statement without RETURNING gives
+    a result with no rows (``returns_rows`` false): reading rows from it raises
+    :class:`~asyncqlio.exc.ResourceClosedError`, as SQLAlchemy's does. ``scalars()`` and
+    ``mappings()`` are views over the same rows; ``unique()``, ``columns()`` and
+    ``yield_per()`` change this result and return it."""
+
+    def __init__(self, rows: list, keys: list[str], rowcount: int | None = None,
+                 returns_rows: bool = True) -> None:
+        super().__init__(_Buffered(rows, returns_rows), keys)
+        self.rowcount: int = len(rows) if rowcount is None else rowcount
+        self.returns_rows = returns_rows
+
+    def scalars(self, index: Any = 0) -> "ScalarResult":
+        return self._derive(ScalarResult, self._index(index))
+
+    def mappings(self) -> "MappingResult":
+        return self._derive(MappingResult, _MAPPINGS)
+
+    def tuples(self) -> "Result":
+        return self
+
+    t = property(tuples)
+
+    def columns(self, *col_expressions: Any) -> "Result":
+        """Only these columns (positions, keys, or the columns themselves), in this order."""
+        return self._columns(col_expressions)
 
     def scalar(self) -> Any:
+        """The first column of the first row, or None; the result is closed."""
         return self.scalars().first()
 
     def scalar_one(self) -> Any:
@@ -236,70 +449,52 @@ class Result(_Rows):
     def scalar_one_or_none(self) -> Any:
         return self.scalars().one_or_none()
 
-    def columns(self, *columns: int | str) -> "Result":
-        self._check()
-        rows, keys = _columns_of(self._rows[self._pos:], self._keys, columns)
-        return Result(rows, keys)
-
-    def freeze(self) -> "FrozenResult":
+    def freeze(self) -> FrozenResult:
         """The rest of the rows, kept: calling the frozen result gives a new Result."""
-        self._check()
-        return FrozenResult(self._rows[self._pos:], self._keys)
-
-    def close(self) -> None:
-        self._closed = True
-        self._rows = []
+        return FrozenResult(self._take(None), list(self.keys()))
 
 
-class FrozenResult:
-    def __init__(self, rows: list, keys: list[str]) -> None:
-        self.data = rows
-        self.keys = keys
-
-    def __call__(self) -> Result:
-        return Result(list(self.data), list(self.keys))
+class ScalarResult(_SyncMethods):
+    """A column of each row (``result.scalars()``): the objects of a select of a table."""
 
 
-class AsyncResult(_Rows):
-    """A streamed result (SQLAlchemy's AsyncResult): ``await sess.stream(query)`` reads rows
-    chunk by chunk (a server-side cursor on PostgreSQL), so memory stays bounded."""
+class MappingResult(_SyncMethods):
+    """Each row as a :class:`RowMapping` (``result.mappings()``)."""
 
-    def __init__(self, chunks: AsyncIterator[list], keys: list[str]) -> None:
-        super().__init__(keys)
-        self._chunks = chunks
-        self._buffer: list = []
-        self._done = False
+    def columns(self, *col_expressions: Any) -> "MappingResult":
+        return self._columns(col_expressions)
+
+
+
+class _AsyncMethods(_View):
+    """The reading methods of a streamed result or view."""
 
     async def _take(self, n: int | None) -> list:
-        self._check()
         out: list = []
+        source = self._source
         while n is None or len(out) < n:
-            if not self._buffer:
-                if self._done:
-                    break
-                try:
-                    self._buffer = await self._chunks.__anext__()
-                except StopAsyncIteration:
-                    self._done = True
-                    break
-            want = len(self._buffer) if n is None else n - len(out)
-            chunk, self._buffer = self._buffer[:want], self._buffer[want:]
-            out += self._out(chunk)
+            rows = await source.take(None if n is None else n - len(out))
+            if not rows:
+                break
+            out += self._out(rows)
         return out
 
-    def __aiter__(self) -> Any:
+    def __aiter__(self) -> AsyncIterator[Any]:
         return self._iterate()
 
-    async def _iterate(self) -> Any:
+    async def _iterate(self) -> AsyncIterator[Any]:
         while True:
-            rows = await self._take(self._per)
+            rows = await self._take(self._per or self._source.size)
             if not rows:
+                await self._source.close(False)
                 return
             for row in rows:
                 yield row
 
     async def all(self) -> list:
-        return await self._take(None)
+        rows = await self._take(None)
+        await self._source.close(False)
+        return rows
 
     fetchall = all
 
@@ -307,33 +502,73 @@ class AsyncResult(_Rows):
         rows = await self._take(1)
         return rows[0] if rows else None
 
-    async def fetchmany(self, n: int | None = None) -> list:
-        return await self._take(n or self._per)
+    async def fetchmany(self, size: int | None = None) -> list:
+        return await self._take(size or self._per or 1)
 
-    async def partitions(self, n: int | None = None) -> Any:
+    async def partitions(self, size: int | None = None) -> AsyncIterator[list]:
         while True:
-            rows = await self._take(n or self._per)
+            rows = await self._take(size or self._per or 1)
             if not rows:
+                await self._source.close(False)
                 return
             yield rows
 
     async def first(self) -> Any:
-        row = await self.fetchone()
-        await self.close()
-        return row
+        rows = await self._take(1)
+        await self._source.close(True)
+        return rows[0] if rows else None
 
     async def one_or_none(self) -> Any:
         rows = await self._take(2)
-        await self.close()
+        await self._source.close(True)
         if len(rows) > 1:
             raise MultipleResultsFound("more than one row where one was required")
         return rows[0] if rows else None
 
     async def one(self) -> Any:
-        row = await self.one_or_none()
-        if row is None:
+        rows = await self._take(2)
+        await self._source.close(True)
+        if not rows:
             raise NoResultFound("no row where one was required")
-        return row
+        if len(rows) > 1:
+            raise MultipleResultsFound("more than one row where one was required")
+        return rows[0]
+
+    async def close(self) -> None:
+        await self._source.close(True)
+
+    def unique(self, strategy: Callable[[Any], Any] | None = None) -> Any:
+        return self._uniqued(strategy)
+
+    def yield_per(self, num: int) -> Any:
+        """Fetch ``num`` rows from the server per round trip (and hand out partitions of
+        that size)."""
+        return self._sized(num)
+
+
+class AsyncResult(_AsyncMethods):
+    """A streamed result (SQLAlchemy's AsyncResult): ``await sess.stream(query)`` reads rows
+    from a server-side cursor (PostgreSQL) or ``fetchmany`` (SQLite) as they are used, so
+    memory stays bounded. ``fetch(n)`` gives the next records (``[]`` at the end), ``close``
+    ends the cursor."""
+
+    def __init__(self, fetch: Callable[[int], Awaitable[list]], keys: list[str],
+                 close: Callable[[], Awaitable[None]] | None = None, size: int = 1000) -> None:
+        super().__init__(_Streamed(fetch, close, size), keys)
+
+    def scalars(self, index: Any = 0) -> "AsyncScalarResult":
+        return self._derive(AsyncScalarResult, self._index(index))
+
+    def mappings(self) -> "AsyncMappingResult":
+        return self._derive(AsyncMappingResult, _MAPPINGS)
+
+    def tuples(self) -> "AsyncResult":
+        return self
+
+    t = property(tuples)
+
+    def columns(self, *col_expressions: Any) -> "AsyncResult":
+        return self._columns(col_expressions)
 
     async def scalar(self) -> Any:
         return await self.scalars().first()
@@ -344,27 +579,23 @@ class AsyncResult(_Rows):
     async def scalar_one_or_none(self) -> Any:
         return await self.scalars().one_or_none()
 
-    def columns(self, *columns: int | str) -> "AsyncResult":
-        keys = self._keys
-        source = self
-
-        async def chunks() -> Any:
-            while True:
-                rows = await source._take(source._per)
-                if not rows:
-                    return
-                yield _columns_of(rows, keys, columns)[0]
-
-        return AsyncResult(chunks(), _columns_of([], keys, columns)[1])
-
     async def freeze(self) -> FrozenResult:
-        return FrozenResult(await self._take(None), self._keys)
+        return FrozenResult(await self._take(None), list(self.keys()))
 
-    async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._buffer = []
-            await self._chunks.aclose()
+
+AsyncTupleResult = AsyncResult
+TupleResult = Result
+
+
+class AsyncScalarResult(_AsyncMethods):
+    """A column of each streamed row (``(await sess.stream(q)).scalars()``)."""
+
+
+class AsyncMappingResult(_AsyncMethods):
+    """Each streamed row as a :class:`RowMapping`."""
+
+    def columns(self, *col_expressions: Any) -> "AsyncMappingResult":
+        return self._columns(col_expressions)
 
 
 def table_rows(table: type, dialect: str, records: list) -> tuple[list, list[str]]:

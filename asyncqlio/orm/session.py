@@ -503,24 +503,41 @@ class Session(SessionBase):
 
     async def stream(self, query: SelectQuery) -> AsyncResult:
         """The rows of a select read as they are used: a server-side cursor on PostgreSQL,
-        chunks of ``fetchmany`` on SQLite; objects still go through the identity map."""
+        ``fetchmany`` on SQLite, 1,000 rows a round trip (``yield_per(n)`` changes it);
+        objects still go through the identity map."""
         await self._autoflush()
         sql, params = query.compile()
         conn = await self._ready()
         table = query.table if query.entities is None else None
         keys = _result_rows(query, [])[1]
         row_cls = row_class(tuple(keys))
+        cursor: Any = None
 
-        async def chunks() -> Any:
-            # records read by position: two selected columns of one name stay two
-            cursor = conn.cursor(sql, params, 1000, mappings=False)
-            async for chunk in self._guarded_chunks(cursor):
-                if table is not None:
-                    yield [row_cls((obj,)) for obj in self._hydrate(table, chunk)]
+        async def fetch(n: int) -> list:
+            nonlocal cursor
+            try:
+                if cursor is None:
+                    # records read by position: two selected columns of one name stay two
+                    cursor = conn.cursor(sql, params, n, mappings=False)
+                    records = await anext(cursor, None)
                 else:
-                    yield query._tuples(chunk)
+                    records = await cursor.asend(n)
+            except StopAsyncIteration:
+                records = None
+            except BaseException as e:
+                self._fail(e)
+                raise
+            if not records:
+                return []
+            if table is not None:
+                return [row_cls((obj,)) for obj in self._hydrate(table, records)]
+            return query._tuples(records)
 
-        return AsyncResult(chunks(), keys)
+        async def close() -> None:
+            if cursor is not None:
+                await cursor.aclose()
+
+        return AsyncResult(fetch, keys, close)
 
     async def stream_scalars(self, query: SelectQuery) -> AsyncResult:
         return (await self.stream(query)).scalars()

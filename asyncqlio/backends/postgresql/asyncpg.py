@@ -100,7 +100,8 @@ class AsyncpgConnection(Connection):
             rows = await self._guard(cur.fetch(chunk), sql, params)
             if not rows:
                 return
-            yield [DictRow(r) for r in rows] if mappings else rows
+            size = yield [DictRow(r) for r in rows] if mappings else rows
+            chunk = size or chunk  # asend(n): the next chunk's size
 
     async def ping(self) -> None:
         await self.raw.execute("SELECT 1", timeout=5)

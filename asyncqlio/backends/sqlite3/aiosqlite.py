@@ -190,7 +190,8 @@ class AiosqliteConnection(Connection):
                 rows = await self._guard(cur.fetchmany(chunk), sql, params)
                 if not rows:
                     return
-                yield [DictRow(zip(names, r)) for r in rows] if mappings else rows
+                size = yield [DictRow(zip(names, r)) for r in rows] if mappings else rows
+                chunk = size or chunk  # asend(n): the next chunk's size
         finally:
             await cur.close()
 
