@@ -16,14 +16,22 @@ from asyncqlio.backends.base import BaseConnector, BaseDialect, BaseTransaction
 from asyncqlio.backends.connection import Connection, translate_params
 from asyncqlio.events import Dispatch, listen_on_class
 from asyncqlio.exc import ArgumentError, InvalidRequestError
-from asyncqlio.pool import Pool
+from asyncqlio.pool import AsyncAdaptedQueuePool, BasePool
 from asyncqlio.url import URL, parse_dsn
 
-_POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping",
-                 "reset_on_return", "echo_pool")
+#: every option some pool class takes; which class takes which is its ``options``
+_POOL_OPTIONS = AsyncAdaptedQueuePool.options
 _ISOLATION_LEVELS = {"postgresql": ("READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE",
                                     "READ UNCOMMITTED"),
                      "sqlite": ("SERIALIZABLE",)}
+#: per dialect, driver connect() keywords the connector passes itself, and the option it
+#: takes each as
+_RENAMED_CONNECT_ARGS = {"postgresql": {"timeout": "connect_timeout"},
+                         "sqlite": {"timeout": "busy_timeout"}}
+#: per dialect, driver connect() keywords set from the DSN or that asyncqlio depends on
+_FIXED_CONNECT_ARGS = {"postgresql": ("dsn", "host", "port", "user", "password", "database",
+                                      "connection_class"),
+                       "sqlite": ("database", "isolation_level", "uri")}
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 
@@ -32,12 +40,15 @@ Params = Mapping[str, Any] | Sequence[Any] | None
 class DatabaseInterface:
     """The connection to one database: ``DatabaseInterface("sqlite:///app.db")``.
 
-    Options: ``pool_size`` (5), ``max_overflow`` (10), ``pool_timeout`` (30 s),
-    ``pool_recycle``, ``pool_pre_ping``, ``reset_on_return`` (True), ``echo`` (SQL to the
-    ``asyncqlio.sql`` logger), ``echo_pool`` (to ``asyncqlio.pool``; ``"debug"`` adds each
-    checkout), ``hide_parameters``, ``statement_cache_size`` (PostgreSQL), ``busy_timeout``
-    (SQLite, seconds); anything else goes to the driver's connect call. ``connector`` is a
-    :class:`~asyncqlio.backends.base.BaseConnector` subclass to use instead of the DSN's.
+    Options: ``poolclass`` (:class:`~asyncqlio.pool.AsyncAdaptedQueuePool`, or ``NullPool``,
+    ``StaticPool``), ``pool_size`` (5), ``max_overflow`` (10), ``pool_timeout`` (30 s) for
+    the queue pool, ``pool_recycle``, ``pool_pre_ping``, ``reset_on_return`` (True),
+    ``echo`` (SQL to the ``asyncqlio.sql`` logger), ``echo_pool`` (to ``asyncqlio.pool``;
+    ``"debug"`` adds each checkout), ``hide_parameters``, ``statement_cache_size``
+    (PostgreSQL), ``busy_timeout`` (SQLite, seconds), ``connect_args`` (a dict of keywords
+    for the driver's connect call, as in SQLAlchemy); any other option goes to that call
+    too. ``connector`` is a :class:`~asyncqlio.backends.base.BaseConnector` subclass to use
+    instead of the DSN's.
     """
 
     #: the classes of ``get_session()`` and ``get_ddl_session()`` (set by asyncqlio.orm)
@@ -51,7 +62,7 @@ class DatabaseInterface:
         self.url: URL | None = None
         self._options = options
         self._connector_type = connector
-        self.pool: Pool | None = None
+        self.pool: BasePool | None = None
         self.connector: BaseConnector | None = None
         self.dispatch = Dispatch()
         self._execution_options: dict[str, Any] = {}
@@ -64,10 +75,22 @@ class DatabaseInterface:
         connector_type = self._connector_type
         if connector_type is None:
             connector_type = backends.load(self.url.dialect, self.url.backend).CONNECTOR_TYPE
-        pool_opts = {k: self._options[k] for k in _POOL_OPTIONS if k in self._options}
-        driver_opts = {k: v for k, v in self._options.items() if k not in _POOL_OPTIONS}
-        self.connector = connector_type(self.url, **driver_opts)
-        self.pool = Pool(self.connector, dispatch=self.dispatch, **pool_opts)
+        options = dict(self._options)
+        poolclass = options.pop("poolclass", AsyncAdaptedQueuePool)
+        if not (isinstance(poolclass, type) and issubclass(poolclass, BasePool)):
+            raise ArgumentError("poolclass is a class of asyncqlio.pool (AsyncAdaptedQueuePool, "
+                                f"NullPool, StaticPool), not {poolclass!r}")
+        pool_opts = {k: options.pop(k) for k in _POOL_OPTIONS if k in options}
+        for key in pool_opts:
+            if key not in poolclass.options:
+                raise ArgumentError(f"{poolclass.__name__} does not take {key}; pool_size, "
+                                    "max_overflow and pool_timeout are the queue pool's "
+                                    "(AsyncAdaptedQueuePool, QueuePool)")
+        connect_args = options.pop("connect_args", None)
+        if connect_args is not None:
+            options.update(_connect_args(connector_type.dialect.name, connect_args, options))
+        self.connector = connector_type(self.url, **options)
+        self.pool = poolclass(self.connector, dispatch=self.dispatch, **pool_opts)
         self.connector.pool = self.pool
 
     @property
@@ -141,6 +164,7 @@ class DatabaseInterface:
         if self.connector is None:
             raise InvalidRequestError("this DatabaseInterface has no DSN; pass one to connect()")
         kwargs.setdefault("begin_sql", self.begin_statement())
+        kwargs.setdefault("events", self.dispatch)
         return self.connector.get_transaction(**kwargs)
 
     def emit_param(self, name: str | None = None) -> str | tuple[str, str]:
@@ -157,25 +181,38 @@ class DatabaseInterface:
 
     # --- execution options
     def execution_options(self, **options: Any) -> "DatabaseInterface":
-        """A new interface over the same pool (and listeners) whose transactions begin with
-        these options: ``isolation_level`` ("READ COMMITTED", "REPEATABLE READ",
-        "SERIALIZABLE", ...) and ``immediate`` (SQLite ``BEGIN IMMEDIATE``)."""
-        for key, value in options.items():
-            if key == "isolation_level":
-                levels = _ISOLATION_LEVELS[self.dialect.name]
-                if value not in levels:
-                    raise ArgumentError(f"isolation_level on {self.dialect.name} is one of "
-                                        f"{', '.join(levels)}, not {value!r}")
-            elif key != "immediate":
-                raise ArgumentError(f"unknown execution option {key!r}; "
-                                    "options are isolation_level and immediate")
-        child = DatabaseInterface.__new__(DatabaseInterface)
+        """A new interface over the same pool whose transactions begin with these options:
+        ``isolation_level`` ("READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE", ...) and
+        ``immediate`` (SQLite ``BEGIN IMMEDIATE``). Any other key is kept for the program
+        to read back (``get_execution_options()``; SQLAlchemy's examples shard by
+        ``shard_id``). It hears this interface's listeners, and those added to it only for
+        itself."""
+        self._check_execution_options(options)
+        child = type(self).__new__(type(self))
         child.__dict__.update(self.__dict__)
+        child.dispatch = Dispatch(self.dispatch)
         child._execution_options = {**self._execution_options, **options}
         return child
 
+    def update_execution_options(self, **options: Any) -> None:
+        """Change this interface's own options in place; interfaces made from it before
+        keep theirs (as in SQLAlchemy)."""
+        self._check_execution_options(options)
+        self._execution_options = {**self._execution_options, **options}
+
     def get_execution_options(self) -> dict[str, Any]:
         return dict(self._execution_options)
+
+    def _check_execution_options(self, options: Mapping[str, Any]) -> None:
+        """The options asyncqlio acts on must be ones it can act on; the rest are the
+        program's."""
+        if "isolation_level" in options:
+            levels = _ISOLATION_LEVELS[self.dialect.name]
+            if options["isolation_level"] not in levels:
+                raise ArgumentError(f"isolation_level on {self.dialect.name} is one of "
+                                    f"{', '.join(levels)}, not {options['isolation_level']!r}")
+        if not isinstance(options.get("immediate", False), bool):
+            raise ArgumentError(f"immediate is True or False, not {options['immediate']!r}")
 
     def begin_statement(self, immediate: bool | None = None) -> str:
         """The SQL that starts a transaction under these execution options."""
@@ -256,6 +293,27 @@ class DatabaseInterface:
         return f"<DatabaseInterface {self.url or 'unconfigured'}>"
 
 
+def _connect_args(dialect: str, connect_args: Mapping[str, Any],
+                  options: Mapping[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy's ``connect_args`` as connector options: the keywords the connector passes
+    itself under the option it takes them as, the rest as they are."""
+    if not isinstance(connect_args, Mapping):
+        raise ArgumentError(f"connect_args is a dict of keywords, not {connect_args!r}")
+    fixed = [k for k in _FIXED_CONNECT_ARGS.get(dialect, ()) if k in connect_args]
+    if fixed:
+        raise ArgumentError(f"connect_args cannot set {', '.join(fixed)} on {dialect}: "
+                            "asyncqlio sets it from the DSN or depends on it")
+    renamed = _RENAMED_CONNECT_ARGS.get(dialect, {})
+    result: dict[str, Any] = {}
+    for key, value in connect_args.items():
+        option = renamed.get(key, key)
+        if option != key and option in options:
+            raise ArgumentError(f"connect_args {key!r} and the option {option} are the same "
+                                "setting; give one")
+        result[option] = value
+    return result
+
+
 def _require(cls: type | None) -> type:
     if cls is None:
         raise InvalidRequestError("sessions come from asyncqlio.orm; import asyncqlio")
@@ -327,7 +385,7 @@ class _Connected:
     async def __aenter__(self) -> EngineConnection:
         if self.db.pool is None:
             raise InvalidRequestError("this DatabaseInterface has no DSN; pass one to connect()")
-        self.conn = await self.db.pool.acquire()
+        self.conn = await self.db.pool.acquire(self.db.dispatch)
         return EngineConnection(self.db, self.conn)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

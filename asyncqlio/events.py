@@ -14,7 +14,10 @@ Names and arguments (``conn`` is the pooled :class:`~asyncqlio.backends.base.Con
 - ``begin(conn)``, ``commit(conn)``, ``rollback(conn)``: the transaction of a session or of
   ``db.begin()`` (not the pool's reset on check-in).
 
-Each interface made by ``execution_options()`` shares its pool and so its listeners.
+An interface made by ``execution_options()`` hears its parent's listeners (those added later
+too), while those added to it fire only for its own statements and transactions, as in
+SQLAlchemy. The pool events belong to the pool that the two share: listening for them on
+either one listens on the pool.
 """
 from __future__ import annotations
 
@@ -26,11 +29,14 @@ from asyncqlio.exc import ArgumentError
 
 NAMES = ("connect", "checkout", "checkin", "before_execute", "after_execute",
          "begin", "commit", "rollback")
+#: the events of the pool, shared by every interface over it
+POOL_NAMES = ("connect", "checkout", "checkin")
 
 Listener = Callable[..., Any]
 
-#: every Dispatch alive, so a class-level listener reaches the ones made before it
-_all: "weakref.WeakSet[Dispatch]" = weakref.WeakSet()
+#: every Dispatch alive without a parent, so a class-level listener reaches the ones made
+#: before it (and, through them, their children)
+_roots: "weakref.WeakSet[Dispatch]" = weakref.WeakSet()
 _class_level: dict[str, list[Listener]] = {name: [] for name in NAMES}
 #: classes whose listeners hear every instance (``listen(DatabaseInterface, ...)``)
 _target_classes: list[type] = []
@@ -43,11 +49,17 @@ def listen_on_class(cls: type) -> type:
 
 
 class Dispatch:
-    """The listeners of one pool, as tuples ready to run, and flags the pool and the
+    """The listeners of one interface, as tuples ready to run, and flags the pool and the
     transaction paths test. A statement pays nothing while no one listens for execute
-    events: only then do the pool's connections get the ``_guard`` that fires them."""
+    events: only then do the connections carrying this dispatch get the ``_guard`` that fires
+    them.
 
-    def __init__(self) -> None:
+    A child (``Dispatch(parent)``, an ``execution_options()`` interface's) runs its parent's
+    listeners, then its own; it is rebuilt whenever either changes. The root of a chain is
+    the pool's, and holds the pool events of the whole chain."""
+
+    def __init__(self, parent: "Dispatch | None" = None) -> None:
+        self.parent = parent
         self._own: dict[str, list[Listener]] = {name: [] for name in NAMES}
         self.fns: dict[str, tuple[Listener, ...]] = {}
         #: any before_execute / after_execute listener
@@ -57,11 +69,24 @@ class Dispatch:
         #: any begin / commit / rollback listener
         self.transaction = False
         self._conns: weakref.WeakSet[Any] = weakref.WeakSet()
-        _all.add(self)
+        self._children: weakref.WeakSet[Dispatch] = weakref.WeakSet()
+        if parent is None:
+            _roots.add(self)
+        else:
+            parent._children.add(self)
         self._rebuild()
 
+    @property
+    def root(self) -> "Dispatch":
+        dispatch = self
+        while dispatch.parent is not None:
+            dispatch = dispatch.parent
+        return dispatch
+
     def attach(self, conn: Any) -> None:
-        """Make ``conn`` (a backend Connection) fire this dispatch's events."""
+        """Make ``conn`` (a backend Connection) fire this dispatch's events, and no longer
+        those of the one it carried before."""
+        conn.events._conns.discard(conn)
         conn.events = self
         self._conns.add(conn)
         self._route(conn)
@@ -73,13 +98,16 @@ class Dispatch:
             conn.__dict__.pop("_guard", None)
 
     def _rebuild(self) -> None:
-        self.fns = {name: tuple(_class_level[name] + self._own[name]) for name in NAMES}
-        fns = self.fns
+        inherited = _class_level if self.parent is None else self.parent.fns
+        own = self._own
+        self.fns = fns = {name: (*inherited[name], *own[name]) for name in NAMES}
         self.execute = bool(fns["before_execute"] or fns["after_execute"])
         self.pool = bool(fns["connect"] or fns["checkout"] or fns["checkin"])
         self.transaction = bool(fns["begin"] or fns["commit"] or fns["rollback"])
         for conn in self._conns:
             self._route(conn)
+        for child in list(self._children):
+            child._rebuild()
 
     async def fire(self, name: str, *args: Any) -> None:
         for fn in self.fns[name]:
@@ -93,9 +121,11 @@ def _lists(target: Any, name: str) -> tuple[dict[str, list[Listener]], list[Disp
     if name not in NAMES:
         raise ArgumentError(f"unknown event {name!r}; events are {', '.join(NAMES)}")
     if isinstance(target, type) and issubclass(target, tuple(_target_classes)):
-        return _class_level, list(_all)
+        return _class_level, list(_roots)
     dispatch = getattr(target, "dispatch", None)
     if isinstance(dispatch, Dispatch):
+        if name in POOL_NAMES:
+            dispatch = dispatch.root
         return dispatch._own, [dispatch]
     raise ArgumentError(f"events are listened for on a DatabaseInterface, its pool or the "
                         f"DatabaseInterface class, not {target!r}")

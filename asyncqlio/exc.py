@@ -49,6 +49,15 @@ class InvalidRequestError(DatabaseException):
     """The call is not valid in the object's current state."""
 
 
+class ObjectNotExecutableError(ArgumentError):
+    """Something that is not a statement was given to execute (SQL text must be wrapped in
+    ``text()`` there, as SQLAlchemy 2.x requires)."""
+
+
+class MissingGreenlet(InvalidRequestError):
+    """Synchronous database I/O was attempted outside ``run_sync()``."""
+
+
 class ExpiredAttributeError(InvalidRequestError):
     """An attribute expired by ``Session.expire()`` was read before a refresh (reading it
     never loads it behind the caller's back)."""
@@ -127,6 +136,12 @@ class InternalError(DatabaseError):
     """The database reported an internal error."""
 
 
+#: SQLAlchemy's names for the same errors (``except SQLAlchemyError``); ``TimeoutError`` is
+#: not in ``__all__``, so ``from asyncqlio.exc import *`` leaves the builtin alone
+SQLAlchemyError = DatabaseException
+TimeoutError = PoolTimeout
+
 __all__ = [name for name, value in list(globals().items())
            if isinstance(value, type) and issubclass(value, BaseException)
-           and value.__module__ == __name__] + ["AsyncqlioError"]
+           and value.__module__ == __name__ and name == value.__name__] + \
+    ["AsyncqlioError", "SQLAlchemyError"]

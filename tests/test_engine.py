@@ -1,7 +1,8 @@
 """DatabaseInterface as SQLAlchemy's Engine, on both backends: begin(), execute/scalar/fetch,
 has_table/table_names, transaction(), run_callable(), execution_options(), dispose(),
-raw_connection(); logging; asyncpg without a statement cache; SQLite busy timeout,
-BEGIN IMMEDIATE and the shared :memory: database."""
+raw_connection(); execution options (checked, the program's own, stacked, updated in place);
+logging; asyncpg without a statement cache; SQLite busy timeout, BEGIN IMMEDIATE and the
+shared :memory: database."""
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,8 @@ import time
 import asyncpg
 import pytest
 
-from asyncqlio import Column, DatabaseInterface, EngineConnection, Integer, String, table_base
+from asyncqlio import (Column, DatabaseInterface, EngineConnection, Integer, String, events,
+                       table_base)
 from asyncqlio.exc import (ArgumentError, IntegrityError, InvalidRequestError,
                            OperationalError, ResourceClosedError)
 
@@ -137,7 +139,7 @@ async def test_transaction_and_run_callable(db):
 
 async def test_execution_options_share_the_pool(db, backend):
     serial = db.execution_options(isolation_level="SERIALIZABLE")
-    assert serial.pool is db.pool and serial.dispatch is db.dispatch
+    assert serial.pool is db.pool
     assert serial.get_execution_options() == {"isolation_level": "SERIALIZABLE"}
     assert db.get_execution_options() == {}
     if backend == "postgresql":
@@ -146,13 +148,69 @@ async def test_execution_options_share_the_pool(db, backend):
         async with serial.get_session() as sess:
             assert await sess.fetch("SHOW transaction_isolation") == {
                 "transaction_isolation": "serializable"}
-        with pytest.raises(ArgumentError):
+        with pytest.raises(ArgumentError, match="isolation_level on postgresql"):
             db.execution_options(isolation_level="SOMETIMES")
     else:
-        with pytest.raises(ArgumentError):
+        with pytest.raises(ArgumentError, match="isolation_level on sqlite"):
             db.execution_options(isolation_level="READ COMMITTED")
-    with pytest.raises(ArgumentError, match="unknown execution option"):
-        db.execution_options(stream_results=True)
+    with pytest.raises(ArgumentError, match="immediate is True or False"):
+        db.execution_options(immediate="yes")
+    await serial.execute("INSERT INTO notes (body) VALUES ('serial')")
+    assert await bodies(db) == ["serial"]
+    assert db.pool.checkedout() == 0
+
+
+async def test_user_execution_options_are_kept_and_stack(db, backend):
+    """Any key is the program's (SQLAlchemy's docs shard by shard_id); a child of a child
+    has its parent's and its own, and none of them leaks upwards."""
+    shard = db.execution_options(shard_id="east", stream_results=True)
+    assert shard.get_execution_options() == {"shard_id": "east", "stream_results": True}
+    level = "REPEATABLE READ" if backend == "postgresql" else "SERIALIZABLE"
+    inner = shard.execution_options(isolation_level=level, shard_id="west")
+    assert inner.get_execution_options() == {"shard_id": "west", "stream_results": True,
+                                             "isolation_level": level}
+    assert shard.get_execution_options() == {"shard_id": "east", "stream_results": True}
+    assert db.get_execution_options() == {}
+    with pytest.raises(ArgumentError):  # still checked at any depth
+        inner.execution_options(isolation_level="NEVER")
+    opts = inner.get_execution_options()
+    opts["shard_id"] = "changed"  # a copy
+    assert inner.get_execution_options()["shard_id"] == "west"
+    await inner.execute("INSERT INTO notes (body) VALUES ('inner')")
+    await shard.execute("INSERT INTO notes (body) VALUES ('shard')")
+    assert await bodies(db) == ["inner", "shard"]
+    if backend == "postgresql":
+        assert await inner.scalar("SHOW transaction_isolation") == "repeatable read"
+        assert await shard.scalar("SHOW transaction_isolation") == "read committed"
+
+
+async def test_update_execution_options_changes_this_interface_in_place(db, backend):
+    before = db.execution_options(shard_id="a")
+    level = "SERIALIZABLE"
+    db.update_execution_options(isolation_level=level, tenant=7)
+    assert db.get_execution_options() == {"isolation_level": level, "tenant": 7}
+    after = db.execution_options(shard_id="b")
+    assert after.get_execution_options() == {"isolation_level": level, "tenant": 7,
+                                              "shard_id": "b"}
+    assert before.get_execution_options() == {"shard_id": "a"}  # made before: kept its own
+    with pytest.raises(ArgumentError):
+        db.update_execution_options(isolation_level="NEVER", tenant=8)
+    assert db.get_execution_options() == {"isolation_level": level, "tenant": 7}
+    before.update_execution_options(shard_id="c")
+    assert before.get_execution_options() == {"shard_id": "c"}
+    assert db.get_execution_options()["tenant"] == 7
+    if backend == "postgresql":
+        assert await db.scalar("SHOW transaction_isolation") == "serializable"
+        assert await after.scalar("SHOW transaction_isolation") == "serializable"
+        assert await before.scalar("SHOW transaction_isolation") == "read committed"
+    else:
+        db.update_execution_options(immediate=True)
+        sent: list[str] = []
+        events.listen(db, "before_execute", lambda conn, sql, params: sent.append(sql))
+        await db.execute("INSERT INTO notes (body) VALUES ('updated')")
+        await before.execute("INSERT INTO notes (body) VALUES ('before')")
+        assert [sql for sql in sent if sql.startswith("BEGIN")] == ["BEGIN IMMEDIATE", "BEGIN"]
+        assert await bodies(db) == ["updated", "before"]
 
 
 async def test_dispose_keeps_the_interface_usable(db):

@@ -10,7 +10,7 @@ import random
 import asyncpg
 import pytest
 
-from asyncqlio import Column, DatabaseInterface, Integer, table_base
+from asyncqlio import Column, DatabaseInterface, Integer, events, table_base
 from asyncqlio.exc import (ArgumentError, InterfaceError, InvalidRequestError, OperationalError,
                            PendingRollbackError, PoolTimeout)
 
@@ -208,6 +208,25 @@ async def test_reset_on_return_commit_and_none(dsn):
         assert await db.scalar("SELECT count(*) FROM t") == 1
 
 
+async def test_overflow_connection_is_reset_and_announced_before_closing(dsn):
+    """A connection closed on return (overflow) is still reset first, as a kept one is:
+    reset_on_return="commit" commits both, and the checkin listeners hear both."""
+    async with DatabaseInterface(dsn, pool_size=1, max_overflow=1,
+                                 reset_on_return="commit") as db:
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        checkins: list[object] = []
+        events.listen(db.pool, "checkin", checkins.append)
+        kept, extra = await db.pool.acquire(), await db.pool.acquire()
+        assert db.pool.overflow() == 1
+        for i, conn in enumerate((kept, extra)):  # in turn: SQLite has one writer
+            await conn.begin()
+            await conn.execute(f"INSERT INTO t VALUES ({i})")
+            await db.pool.release(conn)
+        assert checkins == [kept, extra]
+        assert (db.pool.checkedin(), db.pool.overflow()) == (1, 0)
+        assert await db.scalar("SELECT count(*) FROM t") == 2
+
+
 async def test_killed_backend_is_replaced_by_pre_ping(dsn, backend):
     if backend != "postgresql":
         pytest.skip("pg_terminate_backend")
@@ -284,6 +303,7 @@ async def test_dispose_closes_idle_now_and_checked_out_on_return(dsn):
         assert db.pool.checkedin() == 0 and db.pool._opened == 0
         assert await db.scalar("SELECT 1") == 1  # usable after
         fresh = db.pool.recreate()
+        assert type(fresh) is type(db.pool)
         assert (fresh.pool_size, fresh.dispatch) == (2, db.pool.dispatch)
         assert fresh.checkedin() == 0
 

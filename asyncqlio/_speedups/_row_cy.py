@@ -388,10 +388,14 @@ class InitPlan:
     index = cython.declare(dict, visibility="public")
     #: NO_VALUE for each column: the history of a new row that a default filled in
     unset = cython.declare(tuple, visibility="public")
+    #: ``extra(row, keywords)`` takes the constructor keywords that are not columns
+    #: (relationships: ``Author(posts=[...])``); None refuses them
+    extra = cython.declare(object, visibility="public")
 
-    def __init__(self, attrs: tuple, defaults: tuple):
+    def __init__(self, attrs: tuple, defaults: tuple, extra=None):
         self.attrs = attrs
         self.defaults = defaults
+        self.extra = extra
         self.names = tuple(a.column.attr_name for a in attrs)
         self.index = {name: i for i, name in enumerate(self.names)}
         self.unset = (NO_VALUE,) * len(attrs)
@@ -443,12 +447,20 @@ def _unexpected(cls, name) -> TypeError:
 def init_row(obj, plan: InitPlan, kwargs: dict):
     """A new (transient) row from constructor keywords."""
     values: list = [NO_VALUE] * len(plan.names)
+    extras = None
     for key, value in kwargs.items():
         found = plan.index.get(key)
         if found is None:
-            raise _unexpected(type(obj), key)
+            if plan.extra is None:
+                raise _unexpected(type(obj), key)
+            if extras is None:
+                extras = {}
+            extras[key] = value
+            continue
         values[found] = value
     _init_values(cython.cast(RowBase, obj), plan, values)
+    if extras is not None:
+        plan.extra(obj, extras)
 
 
 @cython.cfunc
@@ -478,6 +490,7 @@ def _construct(cls: type, args: cython.pointer(cython.pointer(PyObject)),
     n: cython.Py_ssize_t = len(names)
     row: RowBase = cls.__new__(cls)
     values: list = [NO_VALUE] * n
+    extras = None
     if kwnames != cython.NULL:
         given_names = cython.cast(tuple, kwnames)
         for j in range(len(given_names)):
@@ -487,11 +500,18 @@ def _construct(cls: type, args: cython.pointer(cython.pointer(PyObject)),
             else:
                 found = plan.index.get(name)
                 if found is None:
-                    raise _unexpected(cls, name)
+                    if plan.extra is None:
+                        raise _unexpected(cls, name)
+                    if extras is None:
+                        extras = {}
+                    extras[name] = cython.cast(object, args[j])
+                    continue
                 i = found
             values[i] = cython.cast(object, args[j])
             k = i + 1
     _init_values(row, plan, values)
+    if extras is not None:
+        plan.extra(row, extras)
     return row
 
 

@@ -256,7 +256,7 @@ class BaseTransaction(AsyncABC):
         if self.connection is not None:
             raise InvalidRequestError("this transaction is already begun")
         pool = self.connector.pool
-        conn = await pool.acquire()
+        conn = await pool.acquire(self._options.get("events"))
         try:
             await conn.begin(self._options.get("begin_sql", "BEGIN"))
         except BaseException:

@@ -70,7 +70,7 @@ class Connection:
         #: set when a statement was interrupted: the connection's state is unknown
         self.broken = False
         self.created = time.monotonic()
-        #: the listeners of the pool that opened it (``Dispatch.attach``)
+        #: the listeners of the interface that checked it out (``Dispatch.attach``)
         self.events = _NO_LISTENERS
         #: the pool's dispose() count when opened: an older connection is closed on return
         self.generation = 0
@@ -97,8 +97,8 @@ class Connection:
                 self._log(sql, params, started)
 
     async def _guard_with_events(self, awaitable: Any, sql: str, params: Sequence[Any]) -> Any:
-        """``_guard`` with the before/after_execute listeners; the pool's Dispatch puts it in
-        place of ``_guard`` on its connections while such listeners exist."""
+        """``_guard`` with the before/after_execute listeners; the Dispatch the connection
+        carries puts it in place of ``_guard`` while such listeners exist."""
         events = self.events
         try:
             await events.fire("before_execute", self, sql, params)

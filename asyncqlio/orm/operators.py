@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from asyncqlio._speedups import _compile
+from asyncqlio.exc import ArgumentError
 
 #: every expression: columns, comparisons, conditions, functions
 BaseOperator = _compile.Node
@@ -146,6 +147,41 @@ class And(_Junction):
 
 class Or(_Junction):
     op = "OR"
+
+
+def _clause(cond: Any, what: str) -> Any:
+    if not isinstance(cond, _compile.Node) or isinstance(cond, _compile.OrderExpr):
+        raise ArgumentError(f"{what}() takes SQL conditions such as Table.col == 1, not {cond!r}")
+    return cond
+
+
+def and_(*clauses: Any) -> Any:
+    """SQLAlchemy's ``and_(a, b, ...)``: ``And(a, b, ...)``; one condition is itself."""
+    if not clauses:
+        raise ArgumentError("and_() needs at least one condition")
+    items = [_clause(c, "and_") for c in clauses]
+    return items[0] if len(items) == 1 else _compile.BoolExpr("AND", items)
+
+
+def or_(*clauses: Any) -> Any:
+    """SQLAlchemy's ``or_(a, b, ...)``: ``Or(a, b, ...)``; one condition is itself."""
+    if not clauses:
+        raise ArgumentError("or_() needs at least one condition")
+    items = [_clause(c, "or_") for c in clauses]
+    return items[0] if len(items) == 1 else _compile.BoolExpr("OR", items)
+
+
+def not_(clause: Any) -> Any:
+    """``NOT (clause)``, as ``~clause``."""
+    return _compile.NotExpr(_clause(clause, "not_"))
+
+
+def asc(column: Any) -> Any:
+    return column.asc()
+
+
+def desc(column: Any) -> Any:
+    return column.desc()
 
 
 class Sorter(metaclass=_NodeTest):

@@ -26,7 +26,7 @@ COPY_ROWS = 100
 
 
 def _statements(dialect: Dialect, cls: type, present: tuple[int, ...], group: list[TableBase],
-                conflict_sql: str | None) -> list[tuple[str, list, list[TableBase]]]:
+                conflict_sql: Any) -> list[tuple[str, list, list[TableBase]]]:
     """Multi-row ``INSERT ... VALUES ... RETURNING`` for rows giving the same columns, split
     so no statement exceeds the driver's parameter limit."""
     info = cls.__table__
@@ -37,24 +37,35 @@ def _statements(dialect: Dialect, cls: type, present: tuple[int, ...], group: li
     for start in range(0, len(group), per_stmt):
         chunk = group[start:start + per_stmt]
         values = [[r._values[i] for i in present] for r in chunk]
-        sql, params = _compile.compile_insert(
-            _compile.Compiler(dialect.name, dialect.numeric), info.quoted, columns, values,
-            conflict_sql, info.returning_sql)
+        compiler = _compile.Compiler(dialect.name, dialect.numeric)
+        if conflict_sql is None or type(conflict_sql) is str:
+            sql, params = _compile.compile_insert(compiler, info.quoted, columns, values,
+                                                  conflict_sql, info.returning_sql)
+        else:  # a clause with values of its own, bound after the rows'
+            _compile.compile_insert(compiler, info.quoted, columns, values, None, None)
+            conflict_sql.write(compiler)
+            if info.returning_sql:
+                compiler.parts.append(" RETURNING " + info.returning_sql)
+            sql, params = compiler.result()
         out.append((sql, params, chunk))
     return out
 
 
 def insert_statements(dialect: Dialect, rows: list[TableBase],
-                      conflict_sql: str | None) -> list[tuple[str, list, list[TableBase]]]:
+                      conflict_sql: Any) -> list[tuple[str, list, list[TableBase]]]:
     """``(sql, params, rows)`` per statement: one per table and set of columns given."""
     return [stmt for cls, present, group in _row.group_by_columns(rows)
             for stmt in _statements(dialect, cls, present, group, conflict_sql)]
 
 
-async def insert(sess: "Session", rows: list[TableBase], conflict_sql: str | None = None) -> list[TableBase]:
+async def insert(sess: "Session", rows: list[TableBase], conflict_sql: Any = None,
+                 bulk: bool = True) -> list[TableBase]:
+    """Insert the rows, their generated values loaded into them. ``conflict_sql`` is an
+    ON CONFLICT clause: text, or an object whose ``write(compiler)`` binds values of its
+    own; ``bulk`` false keeps to multi-row INSERTs (values that are SQL expressions)."""
     dialect = sess.dialect
     for cls, present, group in _row.group_by_columns(rows):
-        if conflict_sql is None and len(group) >= BULK_ROWS and present \
+        if bulk and conflict_sql is None and len(group) >= BULK_ROWS and present \
                 and await _bulk_insert(sess, cls, present, group):
             continue
         for sql, params, chunk in _statements(dialect, cls, present, group, conflict_sql):

@@ -80,6 +80,11 @@ class SelectQuery(BaseQuery, Generic[T]):
     #: when a selected column is an alias's, the select list with every column named by
     #: its key, so result columns are told apart by name too (``"m"."name" AS "m_name"``)
     _select_list: list | None = None
+    #: loader options given (``options()``); the load kinds they give the table's
+    #: relationships, and what they load below those (see :func:`loading.plan`)
+    _load_options: tuple = ()
+    _load_kinds: dict = {}
+    _load_nested: dict = {}
 
     def __init__(self, session: "Session") -> None:
         self.session = session
@@ -186,6 +191,15 @@ class SelectQuery(BaseQuery, Generic[T]):
 
     def where(self, *conditions: Any) -> "SelectQuery":
         self.conditions.extend(condition(c) for c in conditions)
+        return self
+
+    def options(self, *options: Any) -> "SelectQuery":
+        """SQLAlchemy's loader options: ``.options(selectinload(User.addresses))`` loads
+        those relationships as the options say for this query, instead of as declared."""
+        if self.entities is not None:
+            raise ArgumentError("loader options apply to a select of rows, not of columns")
+        self._load_options = (*self._load_options, *options)
+        self._load_kinds, self._load_nested = loading.plan(self._from(), self._load_options)
         return self
 
     def order_by(self, *columns: Any, sort_order: str = "asc") -> "SelectQuery":
@@ -306,7 +320,8 @@ class SelectQuery(BaseQuery, Generic[T]):
             table = self._from()
             rels = relationships.of_table(table)
             if rels:
-                joined = [r for r in rels if r.load_kind == "joined"]
+                kinds = self._load_kinds
+                joined = [r for r in rels if kinds.get(r, r.load_kind) == "joined"]
             if not joined and (self._plain or self._alias_alone()):
                 if self._alias is None:
                     info = table.__table__
@@ -356,9 +371,12 @@ class SelectQuery(BaseQuery, Generic[T]):
             rows = self.session._hydrate(table, records)
         rels = relationships.of_table(table)
         if rels and rows:
+            kinds = self._load_kinds
             for rel in rels:
-                if rel.load_kind == "select":
+                if kinds.get(rel, rel.load_kind) == "select":
                     await loading.load_select(self.session, rel, rows)
+            if self._load_nested:
+                await loading.load_nested(self.session, rows, self._load_nested)
         return rows
 
     def _tuples(self, records: list) -> list[Row]:

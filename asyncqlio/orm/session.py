@@ -15,10 +15,16 @@ from asyncqlio.orm.query import (BulkDeleteQuery, BulkQuery, BulkUpdateQuery, In
                                  ResultGenerator, SelectQuery)
 from asyncqlio.orm.results import AsyncResult, Result, row_class
 from asyncqlio.orm.schema import TableBase
-from asyncqlio.orm.session_base import Params, SessionBase, SessionState
+from asyncqlio.orm.schema import relationship as relationships
+from asyncqlio.orm.session_base import SessionBase, SessionState
 from asyncqlio.orm.unit_of_work import Key, identity_key
 
 __all__ = ["Session", "SessionBase", "SessionState"]
+
+
+#: SQLAlchemy's keyword arguments of execute() and its kin, accepted: one database, one
+#: connection per session, so no bind to choose; execution options are the statement's
+_EXECUTE_OPTIONS = frozenset(("execution_options", "bind_arguments"))
 
 
 def _stored_key(row: TableBase) -> Key:
@@ -40,6 +46,41 @@ class _NoAutoflush:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.session._autoflush_off -= 1
+
+
+def _insert_groups(new: list[TableBase], related: bool) -> list[tuple[type, list[TableBase]]]:
+    """The new rows by table, in the order added; where tables refer to each other, the
+    rows referred to first (see :func:`relationships.insert_rank`)."""
+    if not related:
+        return [(cls, list(group)) for cls, group in itertools.groupby(new, type)]
+    first = type(new[0]) if new else None
+    if all(type(r) is first for r in new):
+        return [(first, new)] if new else []
+    by_class: dict[type, list[TableBase]] = {}
+    for row in new:
+        by_class.setdefault(type(row), []).append(row)
+    return sorted(by_class.items(), key=lambda item: relationships.insert_rank(item[0]))
+
+
+def _batches(group: list[TableBase]) -> list[list[TableBase]]:
+    """New rows of one table in the order they can be inserted: a row referring to another
+    of them (a tree of rows of one table) comes in a later batch than that one."""
+    ids = {id(r) for r in group}
+    if not any(id(p) in ids for r in group for p in relationships.linked_parents(r)):
+        return [group]
+    batches: list[list[TableBase]] = []
+    done: set[int] = set()
+    rest = group
+    while rest:
+        ready = [r for r in rest if all(id(p) not in ids or id(p) in done
+                                        for p in relationships.linked_parents(r))]
+        if not ready:
+            raise InvalidRequestError(f"{rest[0]!r} and other new rows refer to each other "
+                                      "in a circle; write one of them first")
+        batches.append(ready)
+        done.update(id(r) for r in ready)
+        rest = [r for r in rest if id(r) not in done]
+    return batches
 
 
 def _by_class(rows: list[TableBase]) -> list[tuple[type, list[TableBase]]]:
@@ -344,6 +385,9 @@ class Session(SessionBase):
         self._check_open()
         if not (self._pending or self._dirty or self._deleted):
             return
+        related = bool(relationships._by_table)
+        if related:
+            self._cascade()
         new = list(self._pending.values())
         dirty = _row.of_state(self._dirty.values(), _row.PERSISTENT)
         deleted = list(self._deleted.values())
@@ -357,9 +401,12 @@ class Session(SessionBase):
         saved = _row.save_new(new)
         rekey = _row.key_changes(dirty)
         try:
-            for cls, group in itertools.groupby(new, type):
-                group = list(group)
-                await self._flush_step("INSERT", cls, group, persistence.insert(self, group))
+            for cls, group in _insert_groups(new, related):
+                for batch in _batches(group) if related else (group,):
+                    relationships.fill_links(batch)
+                    await self._flush_step("INSERT", cls, batch, persistence.insert(self, batch))
+            if related:
+                relationships.fill_links(dirty)
             for cls, changed, group in _row.group_by_changes(dirty):
                 await self._flush_step("UPDATE", cls, group,
                                        persistence.update_group(self, cls, changed, group))
@@ -370,6 +417,8 @@ class Session(SessionBase):
             _row.rewind(entries, self)
             raise
         _row.mark_written(dirty, self)
+        if related:
+            relationships.forget_links(itertools.chain(new, dirty))
         self._pending.clear()
         self._dirty.clear()
         self._deleted.clear()
@@ -379,6 +428,20 @@ class Session(SessionBase):
         self._rekey(rekey)
         for row in deleted:
             self._forget(row)
+
+    def _cascade(self) -> None:
+        """Save-update cascade, as SQLAlchemy's: the new rows a row to be written holds in
+        its relationships (``Author(posts=[Post(...)])``), or waits for the key of, are
+        added too."""
+        holders = relationships._by_table
+        linked = relationships.linked_classes
+        stack = [r for r in itertools.chain(self._pending.values(), self._dirty.values())
+                 if type(r) in holders or type(r) in linked]
+        while stack:
+            for other in relationships.related_rows(stack.pop()):
+                if other._state == _row.TRANSIENT and other._session is None:
+                    self.add(other)
+                    stack.append(other)
 
     async def _flush_step(self, verb: str, cls: type, rows: list[TableBase],
                           write: Awaitable[Any]) -> None:
@@ -479,32 +542,64 @@ class Session(SessionBase):
         if rows:
             await persistence.update_many(self, rows)
 
-    async def execute(self, statement: Any, params: Params = None) -> Any:
+    async def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
         """``execute(query)``: a buffered :class:`Result` (SQLAlchemy's): the rows of a
         select; for an insert, update or delete its ``rowcount``, and the rows it returned
         with ``returning()`` (without, reading rows raises ``ResourceClosedError``).
-        ``execute(sql, params)``: raw SQL (``{name}`` placeholders with a mapping), the
-        original API: rows changed, or -1."""
+        Statements built by ``select()``, ``insert()``... and ``text()`` take ``params``:
+        a mapping, or a list of mappings for one row each. ``execute(sql, params)`` with
+        SQL as a string is the original API: ``{name}`` placeholders, the rows changed."""
         if isinstance(statement, str):
+            if kwargs:
+                raise ArgumentError(f"unknown execute() options: {', '.join(kwargs)}")
             return await super().execute(statement, params)
+        statement = self._statement(statement, params, kwargs)
         if isinstance(statement, SelectQuery):
             rows = await statement._rows()
             return Result(*_result_rows(statement, rows))
-        if isinstance(statement, (BulkQuery, InsertQuery)):
-            return await statement._result()
+        result = getattr(statement, "_result", None)
+        if result is not None:
+            return await result()
         return await statement
 
-    async def scalar(self, query: SelectQuery) -> Any:
+    def _statement(self, statement: Any, params: Any, options: Mapping[str, Any]) -> Any:
+        """The statement as this session runs it: one built without a session is copied
+        onto this one with its parameters."""
+        for name in options:
+            if name not in _EXECUTE_OPTIONS:
+                raise ArgumentError(f"unknown execute() option {name!r}")
+        given = options.get("execution_options")
+        if given and hasattr(statement, "execution_options"):
+            statement = statement.execution_options(**given)
+        bind = getattr(statement, "_bind_to", None)
+        if bind is not None:
+            return bind(self, params)
+        if params is not None:
+            raise ArgumentError(f"{type(statement).__name__} built by the session takes no "
+                                "parameters at execution: its values are in the query")
+        return statement
+
+    async def scalar(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
         """The first column of the first row (the object, for a select of a table)."""
-        return (await self.execute(query)).scalar()
+        if isinstance(statement, str):
+            raise ArgumentError("scalar() takes a statement; for SQL text use "
+                                "text(\"SELECT ...\")")
+        return (await self.execute(statement, params, **kwargs)).scalar()
 
-    async def scalars(self, query: SelectQuery) -> Result:
-        return (await self.execute(query)).scalars()
+    async def scalars(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        if isinstance(statement, str):
+            raise ArgumentError("scalars() takes a statement; for SQL text use "
+                                "text(\"SELECT ...\")")
+        return (await self.execute(statement, params, **kwargs)).scalars()
 
-    async def stream(self, query: SelectQuery) -> AsyncResult:
+    async def stream(self, statement: Any, params: Any = None, **kwargs: Any) -> AsyncResult:
         """The rows of a select read as they are used: a server-side cursor on PostgreSQL,
-        ``fetchmany`` on SQLite, 1,000 rows a round trip (``yield_per(n)`` changes it);
-        objects still go through the identity map."""
+        ``fetchmany`` on SQLite, 1,000 rows a round trip (``yield_per(n)`` on the result,
+        or the statement's ``execution_options(yield_per=n)``, changes it); objects still
+        go through the identity map."""
+        query = self._statement(statement, params, kwargs)
+        if not isinstance(query, SelectQuery):
+            raise ArgumentError(f"stream() takes a select, not {statement!r}")
         await self._autoflush()
         sql, params = query.compile()
         conn = await self._ready()
@@ -537,10 +632,11 @@ class Session(SessionBase):
             if cursor is not None:
                 await cursor.aclose()
 
-        return AsyncResult(fetch, keys, close)
+        size = getattr(query, "execution_opts", {}).get("yield_per") or 1000
+        return AsyncResult(fetch, keys, close, size)
 
-    async def stream_scalars(self, query: SelectQuery) -> AsyncResult:
-        return (await self.stream(query)).scalars()
+    async def stream_scalars(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        return (await self.stream(statement, params, **kwargs)).scalars()
 
     # --- keeping objects in step with bulk UPDATE and DELETE (SQLAlchemy's "fetch")
     def _bulk_sync(self, table: type, fetched: list, records: list, refreshed: list,

@@ -47,7 +47,9 @@ class SessionBase(_row.SessionRows):
                  immediate: bool | None = None, **kwargs: Any) -> None:
         if kwargs:
             raise ArgumentError(f"unknown session options: {', '.join(kwargs)}")
-        self.bind = bind
+        #: the engine the session's connections come from; ``bind`` is what the session was
+        #: given (an AsyncSession's is the AsyncEngine over ``db``)
+        self.db = self.bind = bind
         #: engine (issue 4): BEGIN, BEGIN IMMEDIATE (SQLite) or with an isolation level
         self._begin_sql = bind.begin_statement(immediate)
         self.dialect: BaseDialect = bind.dialect
@@ -102,7 +104,7 @@ class SessionBase(_row.SessionRows):
         if self.state is SessionState.CLOSED:
             raise SessionClosedError("this session is closed")
         if self.conn is None:
-            self.conn = await self.bind.pool.acquire()
+            self.conn = await self.db.pool.acquire(self.db.dispatch)
             self.state = SessionState.READY
         return self
 
@@ -118,7 +120,7 @@ class SessionBase(_row.SessionRows):
         self._end_transaction()
         self.expunge_all()
         if conn is not None:
-            await self.bind.pool.release(conn)
+            await self.db.pool.release(conn)
 
     async def __aenter__(self) -> "SessionBase":
         return await self.start()
@@ -353,7 +355,7 @@ class SessionBase(_row.SessionRows):
         if conn is not None and conn.broken:
             # interrupted or lost: the pool closes it, the next statement gets another
             self.conn = None
-            await self.bind.pool.release(conn)
+            await self.db.pool.release(conn)
             if unannounced and conn.events.transaction:
                 # closing it ended the transaction: listeners hear of it like any rollback
                 await conn.events.fire("rollback", conn)
@@ -389,7 +391,7 @@ class SessionBase(_row.SessionRows):
         self.expunge_all()
         conn, self.conn = self.conn, None
         if conn is not None:
-            await self.bind.pool.release(conn)
+            await self.db.pool.release(conn)
         self.state = SessionState.NOT_READY
 
     async def invalidate(self) -> None:
@@ -471,7 +473,7 @@ class SessionBase(_row.SessionRows):
         (``execute``, ``cursor``...), or None before the first statement."""
         if self.conn is None:
             return None
-        connector = self.bind.connector
+        connector = self.db.connector
         tr = connector.transaction_type(connector)
         tr.connection = self.conn
         return tr

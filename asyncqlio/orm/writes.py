@@ -168,6 +168,9 @@ class BulkQuery(BaseQuery):
 
     #: a DELETE marks the session's objects deleted; an UPDATE loads the set columns
     _deletes = False
+    #: keep the session's objects in step (``execution_options(synchronize_session=False)``
+    #: of a statement built by ``update()``/``delete()`` leaves them)
+    _synchronize = True
 
     def __init__(self, session: "Session") -> None:
         self.session = session
@@ -275,7 +278,7 @@ class BulkQuery(BaseQuery):
         await sess._autoflush()
         table = self._target()
         info = table.__table__
-        sync = bool(info.pk_indexes) and sess.identity_map.holds(table)
+        sync = self._synchronize and bool(info.pk_indexes) and sess.identity_map.holds(table)
         if self._returning is None and not sync:
             sql, params = self.compile()
             return await sess._execute(sql, params), None

@@ -90,6 +90,20 @@ class AsyncpgConnection(Connection):
         # the guarded awaitable itself: one coroutine fewer per query
         return self._guard(self.raw.fetch(sql, *params), sql, params)
 
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Awaitable[tuple[list[str] | None, list, int]]:
+        return self._guard(self._described(sql, params), sql, params)
+
+    async def _described(self, sql: str, params: Sequence[Any]) -> tuple[list[str] | None, list, int]:
+        """Any statement, prepared first so its columns are known even when it returns no
+        rows; its column names (None where it returns no rows), rows and rows changed."""
+        stmt = await self.raw.prepare(sql)
+        records = await stmt.fetch(*params)
+        names = [a.name for a in stmt.get_attributes()]
+        if not names:
+            last = (stmt.get_statusmsg() or "").rpartition(" ")[2]
+            return None, [], int(last) if last.isdigit() else -1
+        return names, records, len(records)
+
     async def fetch_mappings(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return [DictRow(r) for r in await self.fetch(sql, params)]
 
@@ -165,6 +179,9 @@ class AsyncpgConnector(BaseConnector):
             options["server_settings"] = settings
         if statement_cache_size is not None:
             options["statement_cache_size"] = statement_cache_size
+        given = driver_options.pop("server_settings", None)
+        if given:  # connect_args' settings join the DSN's, taking precedence over them
+            options["server_settings"] = {**settings, **given}
         options.update(driver_options)
         self.options = options
         self.connect_timeout = 10.0 if connect_timeout is None else connect_timeout

@@ -85,6 +85,19 @@ def _counted(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
         cur.close()
 
 
+def _described(conn: sqlite3.Connection, sql: str, params: Any) -> tuple[list[str] | None, list, int]:
+    """In the connection's thread: run any statement; its column names (None where it
+    returns no rows), its rows and the rows it changed."""
+    cur = conn.execute(sql, params)
+    try:
+        if cur.description is None:
+            return None, [], cur.rowcount
+        rows = cur.fetchall()
+        return [d[0] for d in cur.description], rows, cur.rowcount
+    finally:
+        cur.close()
+
+
 def _counted_many(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
     cur = conn.executemany(sql, rows)
     try:
@@ -169,6 +182,10 @@ class AiosqliteConnection(Connection):
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> Awaitable[list[Any]]:
         params = _adapt(params)
         return self._guard(self.raw.execute_fetchall(sql, params), sql, params)
+
+    def run(self, sql: str, params: Any = ()) -> Awaitable[tuple[list[str] | None, list, int]]:
+        params = _adapt(params)
+        return self._guard(self._in_thread(_described, sql, params), sql, params)
 
     async def fetch_mappings(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         params = _adapt(params)

@@ -27,6 +27,10 @@ FK_ACTIONS = frozenset(("CASCADE", "RESTRICT", "NO ACTION", "SET NULL", "SET DEF
 _by_table: dict[type, list["Relationship"]] = {}
 #: relationships whose backref is still to be made (its target class may not exist yet)
 _pending_backrefs: list["Relationship"] = []
+#: table class -> its insert_rank()
+_ranks: dict[type, int] = {}
+#: the classes of rows that were ever given a link (see _refer): only they need looking at
+linked_classes: set[type] = set()
 
 
 def _spec_source(spec: Any) -> str:
@@ -41,11 +45,15 @@ class ForeignKey:
 
     ``foreign_column`` is a Column or a string ``"Class_or_table.column"``, resolved when it
     is first needed (the target table need not exist yet when this is written).
-    ``on_delete``/``on_update`` are the constraint's actions (``"CASCADE"``, ``"SET NULL"``...).
+    ``on_delete``/``on_update`` are the constraint's actions (``"CASCADE"``, ``"SET NULL"``...);
+    ``ondelete``/``onupdate`` are SQLAlchemy's spellings of them, so its models port as written.
     """
 
     def __init__(self, foreign_column: "Column | str", *, on_delete: str | None = None,
-                 on_update: str | None = None) -> None:
+                 on_update: str | None = None, ondelete: str | None = None,
+                 onupdate: str | None = None) -> None:
+        on_delete = _either(on_delete, ondelete, "on_delete", "ondelete")
+        on_update = _either(on_update, onupdate, "on_update", "onupdate")
         for action in (on_delete, on_update):
             if action is not None and action.upper() not in FK_ACTIONS:
                 raise SchemaError(f"unknown foreign key action {action!r}; "
@@ -123,6 +131,12 @@ class ForeignKey:
         return f"ForeignKey({self.target!r})"
 
 
+def _either(value: Any, alias: Any, name: str, alias_name: str) -> Any:
+    if value is not None and alias is not None:
+        raise ArgumentError(f"give {name} or {alias_name} (SQLAlchemy's name), not both")
+    return alias if value is None else value
+
+
 class _Done:
     """An awaitable that does nothing: what a collection change returns without a session."""
 
@@ -148,13 +162,16 @@ class Relationship:
     ``uselist=True``. ``back_populates`` names the relationship on the other side, filled in
     as rows load; ``backref`` (``back_ref``) creates that other side, loaded only when asked.
     ``table_alias`` names the alias a ``load="joined"`` relationship joins its table under.
+    ``viewonly=True`` only reads: assigning it or changing its collection is refused, so two
+    relationships over one foreign key cannot both write it.
     """
 
     def __init__(self, left: "Column | str", right: "Column | str", *,
                  load: str = "select", uselist: bool | None = None,
                  back_populates: str | None = None, backref: str | None = None,
                  order_by: Any = None, use_iter: bool | None = None,
-                 back_ref: str | None = None, table_alias: str | None = None) -> None:
+                 back_ref: str | None = None, table_alias: str | None = None,
+                 viewonly: bool = False) -> None:
         if load not in LOADS:
             raise ArgumentError(f"load must be one of {LOADS}, not {load!r}")
         self._use_iter_given = use_iter
@@ -179,6 +196,7 @@ class Relationship:
         self._back_ref_given = back_ref
         self._order_by = order_by
         self.table_alias = table_alias
+        self.viewonly = viewonly
         self.owner: type | None = None
         self.name: str | None = None
         self._resolved = False
@@ -324,11 +342,16 @@ class Relationship:
             opts.append(f'back_populates="{self.back_populates}"')
         if self.table_alias is not None:
             opts.append(f'table_alias="{self.table_alias}"')
-        text = f"{self.name} = {type(self).__name__}({', '.join(opts)})"
+        if self.viewonly:
+            opts.append("viewonly=True")
+        text = f"{self.name} = {self._source_class or type(self).__name__}({', '.join(opts)})"
         if fp is None:
             return text
         fp.write(text)
         return ""
+
+    #: the class a table's source writes this relationship as (None: its own)
+    _source_class: str | None = None
 
     # --- attribute access
     def __get__(self, obj: Any, owner: type) -> Any:
@@ -345,12 +368,20 @@ class Relationship:
             value = RelatedList(obj, self, ()) if self.uselist else None
             d[self.name] = value
             return value
+        name = f"{type(obj).__name__}.{self.name}"
         raise NotLoadedError(
-            f"{type(obj).__name__}.{self.name} is not loaded, and asyncqlio never loads on "
-            f"attribute access: give the relationship load='select' or load='joined', or "
-            f"`await {type(obj).__name__}.{self.name}.load(rows)` first")
+            f"{name} is not loaded, and asyncqlio never loads on attribute access: load it "
+            f"with the query (.options(selectinload({name}))), give the relationship "
+            f"load='select' or load='joined' (lazy='selectin' or 'joined' in a declarative "
+            f"class), or `await {name}.load(rows)` first")
+
+    def _writable(self) -> None:
+        if self.viewonly:
+            raise InvalidRequestError(f"{self!r} is viewonly: set the foreign key column, or "
+                                      f"use the relationship that writes it")
 
     def __set__(self, obj: Any, value: Any) -> None:
+        self._writable()
         self.resolve()
         if self.uselist:
             items = list(value)
@@ -362,8 +393,7 @@ class Relationship:
             raise TypeError(f"{type(obj).__name__}.{self.name} takes a "
                             f"{self.related.__name__} or None, not {value!r}")
         if self.many_to_one:
-            setattr(obj, self.local.attr_name,
-                    None if value is None else getattr(value, self.remote.attr_name))
+            _refer(obj, self.local.attr_name, value, self.remote.attr_name)
         elif value is not None:
             _link(self, obj, value)
         obj.__dict__[self.name] = value
@@ -383,17 +413,103 @@ class Relationship:
         return rows
 
 
+#: where a row keeps the rows its foreign keys are to be taken from at the next flush
+LINKS = "__links__"
+
+
+def _refer(row: Any, fk_attr: str, parent: Any, key_attr: str) -> None:
+    """Set ``row``'s foreign key ``fk_attr`` to ``parent``'s ``key_attr``; where the parent
+    has no key yet (a new row), the flush sets it once the parent is written."""
+    links = row.__dict__.get(LINKS)
+    if links is not None:
+        links.pop(fk_attr, None)
+    key = None if parent is None else getattr(parent, key_attr)
+    if parent is not None and key is None:
+        row.__dict__.setdefault(LINKS, {})[fk_attr] = (parent, key_attr)
+        linked_classes.add(type(row))
+        sess = row._session
+        if sess is not None and row._state == _row.PERSISTENT:
+            sess._dirty[id(row)] = row  # so the flush writes the key it will take
+        return
+    setattr(row, fk_attr, key)
+
+
 def _link(rel: Relationship, parent: Any, child: Any) -> None:
     """Point ``child`` (of the one-to-many or one-to-one side) at ``parent``."""
-    key = getattr(parent, rel.local.attr_name)
-    if key is None:
-        raise InvalidRequestError(
-            f"{type(parent).__name__} has no {rel.local.name} yet; write it first "
-            f"(await sess.add(row)) so its children can refer to it")
-    setattr(child, rel.remote.attr_name, key)
+    _refer(child, rel.remote.attr_name, parent, rel.local.attr_name)
     back = rel.back()
     if back is not None:
         child.__dict__[back.name] = parent
+
+
+def linked_parents(row: Any) -> list[Any]:
+    """The new rows whose keys ``row`` waits for (see :func:`_refer`)."""
+    links = row.__dict__.get(LINKS)
+    return [parent for parent, _ in links.values()] if links else []
+
+
+def fill_links(rows: Iterable[Any]) -> None:
+    """Before the rows are written: their foreign keys from the parents written since
+    they were linked."""
+    for row in rows:
+        links = row.__dict__.get(LINKS)
+        if links:
+            for fk_attr, (parent, key_attr) in links.items():
+                key = getattr(parent, key_attr)
+                if key is None:
+                    raise InvalidRequestError(
+                        f"{row!r} refers to {parent!r}, which has no "
+                        f"{key_attr} yet: add it to the session so the flush writes it first")
+                setattr(row, fk_attr, key)
+
+
+def forget_links(rows: Iterable[Any]) -> None:
+    """After the rows were written: their links are done."""
+    for row in rows:
+        row.__dict__.pop(LINKS, None)
+
+
+def insert_rank(cls: type) -> int:
+    """0 for a table whose foreign keys refer to no other table; else one more than the
+    highest rank of the tables they refer to: rows inserted in rank order are written
+    after the rows they refer to."""
+    rank = _ranks.get(cls)
+    if rank is None:
+        _ranks[cls] = 0  # a cycle of tables stops here
+        parents = {c.foreign_key.resolve().table for c in cls.__table__.columns
+                   if c.foreign_key is not None}
+        parents.discard(cls)
+        rank = _ranks[cls] = 1 + max(map(insert_rank, parents), default=-1)
+    return rank
+
+
+
+def related_rows(row: Any) -> list[Any]:
+    """The rows ``row`` holds in its loaded relationships, and those it waits for."""
+    out = linked_parents(row)
+    d = row.__dict__
+    for rel in _by_table.get(type(row), ()):
+        value = d.get(rel.name)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            out.extend(value)
+        else:
+            out.append(value)
+    return out
+
+
+def assign_keywords(row: Any, keywords: dict[str, Any]) -> None:
+    """The constructor keywords that are not columns: relationships
+    (``Author(name="a", posts=[Post(...)])``), assigned as ``row.posts = [...]`` would."""
+    cls = type(row)
+    rels = {r.name: r for r in of_table(cls)}
+    for name, value in keywords.items():
+        rel = rels.get(name)
+        if rel is None:
+            raise TypeError(f"{cls.__qualname__}.__init__() got an unexpected keyword "
+                            f"argument {name!r}")
+        rel.__set__(row, value)
 
 
 class RelatedList(list):
@@ -412,15 +528,25 @@ class RelatedList(list):
 
     def add(self, child: Any) -> Awaitable[Any]:
         rel = self._rel
+        rel._writable()
         if not isinstance(child, rel.related):
             raise TypeError(f"{rel!r} holds {rel.related.__name__} rows, not {child!r}")
         _link(rel, self._parent, child)
-        if child not in self:
-            self.append(child)
+        if not any(c is child for c in self):
+            list.append(self, child)
         return _register(self._parent, child)
+
+    def append(self, child: Any) -> None:
+        """As ``add()``, for code that treats the collection as a list (SQLAlchemy's)."""
+        self.add(child)
+
+    def extend(self, children: Iterable[Any]) -> None:
+        for child in children:
+            self.add(child)
 
     def remove(self, child: Any) -> Awaitable[Any]:  # type: ignore[override]
         rel = self._rel
+        rel._writable()
         if rel.remote.nullable is False:
             raise InvalidRequestError(
                 f"{rel.remote!r} is NOT NULL, so a {rel.related.__name__} cannot leave its "

@@ -104,7 +104,8 @@ class TableInfo:
         self.pk_indexes = tuple(i for i, c in enumerate(columns) if c.primary_key)
         self.init_plan = _row.InitPlan(
             tuple(attrs[c.attr_name] for c in columns),
-            tuple((c.default, callable(c.default)) if c.has_default else None for c in columns))
+            tuple((c.default, callable(c.default)) if c.has_default else None for c in columns),
+            _relationships.assign_keywords)
         #: every index: those of the class body (``explicit_indexes``), then the columns'
         self.indexes: list[Index] = []
         self.explicit_indexes: list[Index] = []

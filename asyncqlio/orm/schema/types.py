@@ -345,9 +345,9 @@ class String(ColumnType):
     python_type = str
     fast_type = str
 
-    def __init__(self, size: int = -1) -> None:
+    def __init__(self, size: int = -1, *, length: int | None = None) -> None:
         super().__init__()
-        self.size = size
+        self.size = size if length is None else length
 
     def sql(self, dialect: str = POSTGRESQL) -> str:
         if self.size is None or self.size < 0:
@@ -524,6 +524,14 @@ class Bytea(ColumnType):
 Binary = Bytea
 
 
+class LargeBinary(Bytea):
+    """SQLAlchemy's name for :class:`Bytea` (``length`` is accepted; both databases' binary
+    types are unbounded)."""
+
+    def __init__(self, length: int | None = None) -> None:
+        super().__init__()
+
+
 def _uuid_text(value: Any) -> str:
     return str(value if type(value) is _uuid.UUID else _uuid.UUID(str(value)))
 
@@ -607,3 +615,25 @@ class Enum(ColumnType):
 
     def __repr__(self) -> str:
         return self.schema()
+
+
+class Float(Real):
+    """SQLAlchemy's ``Float``: a double-precision float, whatever ``precision`` says (a
+    single-precision column would round the Python floats stored in it)."""
+
+    def __init__(self, precision: int | None = None, asdecimal: bool = False,
+                 decimal_return_scale: int | None = None) -> None:
+        if asdecimal:
+            raise NotImplementedError("Float(asdecimal=True) is not implemented in asyncqlio: "
+                                      "use Numeric for decimal values")
+        super().__init__()
+
+
+# SQLAlchemy's names for the same types, so its column definitions read unchanged
+BigInteger = BigInt
+SmallInteger = SmallInt
+Double = Float
+DateTime = Timestamp
+Uuid = UUID
+Unicode = String
+UnicodeText = Text
