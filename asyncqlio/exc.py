@@ -28,8 +28,11 @@ class SchemaError(DatabaseException):
     """A table or column definition is invalid, or a name does not exist on a table."""
 
 
-class NoSuchColumnError(SchemaError):
-    """A column that does not exist was asked for."""
+class NoSuchColumnError(SchemaError, KeyError):
+    """A column that does not exist was asked for (a ``KeyError`` too, as SQLAlchemy's)."""
+
+    def __str__(self) -> str:  # KeyError's own would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class ColumnValidationError(DatabaseException, TypeError):

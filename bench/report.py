@@ -60,15 +60,27 @@ def _goal(w: Workload, backend: str, r: dict[str, Any] | None) -> str:
     return f"{want} {'met' if met else 'MISSED'}"
 
 
+def _api_cost(own: dict[str, Any] | None, sa: dict[str, Any] | None) -> str:
+    """What asyncqlio's SQLAlchemy-shaped API costs over its own, for one workload."""
+    if not own or not sa or own.get("status") != "ok" or sa.get("status") != "ok":
+        return ""
+    return f"{sa['median_ms'] / own['median_ms']:.2f}x"
+
+
 def table(backend: str, label: str, results: dict[str, Any], keys: list[str], repeat: int,
           fmt: str = "text") -> str:
     """One backend's results: a row per workload, a column per contender, ms (ratio)."""
+    both_apis = "asyncqlio" in keys and "asyncqlio_sa" in keys
     header = ["workload", *(LABELS[k] for k in keys), "asyncqlio goal"]
+    if both_apis:
+        header.append("SQLAlchemy API / own API (goal <= 1.10x)")
     rows = []
     for wkey, per in results.items():
         w = BY_KEY[wkey]
         rows.append([w.title, *(_cell(per.get(k), repeat) for k in keys),
                      _goal(w, backend, per.get("asyncqlio"))])
+        if both_apis:
+            rows[-1].append(_api_cost(per.get("asyncqlio"), per.get("asyncqlio_sa")))
     title = (f"{label}: median of {repeat} runs, ms (ratio to the raw driver; "
              "compile: speed-up vs SQLAlchemy)")
     errors = [f"  {LABELS[k]} / {wkey}: {r.get('error')}" for wkey, per in results.items()

@@ -196,7 +196,7 @@ def test_bad_aliases_are_refused():
     with pytest.raises(exc.ArgumentError, match="itself"):
         sess.select(Employee).join(Manager)
     with pytest.raises(exc.ArgumentError):
-        sess.select(Employee.name, Manager)
+        sess.select(Employee.name, "Manager")  # tables, aliases and columns; not names
     assert isinstance(Manager, AliasedTable) and isinstance(Boss, AliasedTable)
     # an alias of an alias is another alias of the table; unnamed ones get fresh names
     again = aliased(Manager, "m2")

@@ -74,6 +74,8 @@ class Connection:
         self.events = _NO_LISTENERS
         #: the pool's dispose() count when opened: an older connection is closed on return
         self.generation = 0
+        #: the program's own dict, kept as long as this connection (SQLAlchemy's ``info``)
+        self.info: dict[Any, Any] = {}
 
     def _log(self, sql: str, params: Sequence[Any], started: float) -> None:
         shown = "[hidden]" if self.hide_parameters else repr(tuple(params))

@@ -25,17 +25,20 @@ class ExcludedColumn(_compile.ColumnNode):
 
 
 class Excluded:
-    """``stmt.excluded``: the columns of the row proposed for insertion, by attribute."""
+    """``stmt.excluded``: the columns of the row proposed for insertion, by attribute name
+    or by column name (SQLAlchemy's keys)."""
 
     def __init__(self, table: type) -> None:
-        for column in table.__table__.columns:
-            self.__dict__[column.attr_name] = ExcludedColumn(column)
+        columns = [ExcludedColumn(c) for c in table.__table__.columns]
+        self.__dict__["__columns__"] = columns
+        self.__dict__.update((c.name, c) for c in columns)
+        self.__dict__.update((c.attr_name, c) for c in columns)
 
     def __getitem__(self, name: str) -> ExcludedColumn:
         return self.__dict__[name]
 
     def __iter__(self) -> Any:
-        return iter(self.__dict__.values())
+        return iter(self.__dict__["__columns__"])
 
 
 class OnConflict:
@@ -86,14 +89,15 @@ class OnConflictInsert(Insert):
     def excluded(self) -> Excluded:
         return Excluded(self.table)
 
-    def _target(self, constraint: Any, index_elements: Iterable[Any] | None,
+    def _target(self, constraint: Any, index_elements: Iterable[Any] | None, index_where: Any,
                 required: bool) -> str:
         if constraint is not None:
             if not self._constraints:
                 raise ArgumentError("SQLite's ON CONFLICT names columns, not a constraint: "
                                     "use index_elements=")
-            if index_elements is not None:
-                raise ArgumentError("give constraint= or index_elements=, not both")
+            if index_elements is not None or index_where is not None:
+                raise ArgumentError("give constraint= or index_elements= (with index_where=), "
+                                    "not both")
             name = constraint if isinstance(constraint, str) else getattr(constraint, "name", None)
             if not isinstance(name, str):
                 raise ArgumentError(f"constraint= is a constraint's name, not {constraint!r}")
@@ -102,6 +106,8 @@ class OnConflictInsert(Insert):
             if required:
                 raise ArgumentError("on_conflict_do_update() needs index_elements= "
                                     "(or constraint= on PostgreSQL)")
+            if index_where is not None:
+                raise ArgumentError("index_where= qualifies index_elements=; give both")
             return ""
         names = [mapping_column(self.table, c).name for c in index_elements]
         if not names:
@@ -115,7 +121,7 @@ class OnConflictInsert(Insert):
         (or their names) to values or expressions (``stmt.excluded.name``, ``User.n + 1``)."""
         if not set_:
             raise ArgumentError("on_conflict_do_update() needs set_= (the columns to update)")
-        target = self._target(constraint, index_elements, True)
+        target = self._target(constraint, index_elements, index_where, True)
         assignments = [(mapping_column(self.table, k), v) for k, v in set_.items()]
         new = self._clone()
         new._conflict = OnConflict(target, _optional(index_where), assignments, _optional(where))
@@ -125,7 +131,7 @@ class OnConflictInsert(Insert):
                                index_where: Any = None) -> "OnConflictInsert":
         """Leave out the rows that conflict with one there."""
         new = self._clone()
-        new._conflict = OnConflict(self._target(constraint, index_elements, False),
+        new._conflict = OnConflict(self._target(constraint, index_elements, index_where, False),
                                    _optional(index_where), None, None)
         return new
 

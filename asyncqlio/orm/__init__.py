@@ -10,6 +10,7 @@ from asyncqlio.orm.ddl.ddlsession import DDLSession
 from asyncqlio.orm.declarative import (DeclarativeBase, Mapped, MappedColumn, UniqueConstraint,
                                        declarative_base, declared_attr, mapped_column,
                                        relationship)
+from asyncqlio.orm.metadata import MetaData
 from asyncqlio.orm.loading import (Load, defaultload, immediateload, joinedload, lazyload,
                                    noload, raiseload, selectinload, subqueryload)
 from asyncqlio.orm.schema import Column, ForeignKey, Index, Relationship, table_base
@@ -20,7 +21,7 @@ DatabaseInterface.ddl_session_class = DDLSession
 
 __all__ = ["Column", "DDLSession", "ForeignKey", "Index", "Relationship", "Session",
            "SessionBase", "SessionState", "table_base",
-           "DeclarativeBase", "Load", "Mapped", "MappedColumn", "UniqueConstraint", "aliased",
+           "DeclarativeBase", "Load", "MetaData", "Mapped", "MappedColumn", "UniqueConstraint", "aliased",
            "declarative_base", "declared_attr", "defaultload", "immediateload", "joinedload",
            "lazyload", "mapped_column", "noload", "raiseload", "relationship", "selectinload",
            "subqueryload"]

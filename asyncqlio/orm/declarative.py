@@ -48,6 +48,7 @@ from asyncqlio.orm.schema import types as _types
 from asyncqlio.orm.schema.column import Column
 from asyncqlio.orm.schema.index import Index
 from asyncqlio.orm.schema.relationship import ForeignKey, Relationship
+from asyncqlio.orm.metadata import MetaData
 from asyncqlio.orm.schema.table import Table, TableMetadata
 from asyncqlio.sentinels import NO_DEFAULT
 
@@ -776,7 +777,7 @@ class DeclarativeBase(Table):
         if DeclarativeBase in cls.__bases__:  # the program's Base
             metadata = vars(cls).get("metadata")
             if metadata is None:
-                cls.metadata = TableMetadata()
+                cls.metadata = MetaData()
             elif not isinstance(metadata, TableMetadata):
                 raise ArgumentError(f"{cls.__name__}.metadata must be a TableMetadata, not "
                                     f"{metadata!r}")
@@ -823,7 +824,7 @@ def _map(cls: type, scope: Mapping[str, Any]) -> str:
         namespace = ChainMap(scope, names) if source is cls else ChainMap(names, scope)
         annotations = vars(source).get("__annotations__", {})
         own = vars(source)
-        for attr in [*own, *(a for a in annotations if a not in own)]:
+        for attr in _body_order(list(own), list(annotations)):
             if attr in seen or attr.startswith("__"):
                 continue
             value = own.get(attr)
@@ -849,14 +850,38 @@ def _map(cls: type, scope: Mapping[str, Any]) -> str:
                 seen.add(attr)
                 columns.append((attr, _column(cls, attr, MappedColumn(None, None, None, {}),
                                               annotation, namespace)))
-    # Table reads the columns in the class's order: SQLAlchemy's (assigned, then annotated
-    # only, then the mixins')
+    # Table reads the columns in the class's order: the body's, then the mixins'
     for attr, _ in columns:
         if attr in vars(cls):
             delattr(cls, attr)
     for attr, column in columns:
         setattr(cls, attr, column)
     return table_name
+
+
+def _body_order(assigned: list[str], annotated: list[str]) -> list[str]:
+    """A class body's names in order, as far as its ``__dict__`` (the names assigned) and
+    its ``__annotations__`` can tell (an annotation without a value is in the second
+    only), reconciled as SQLAlchemy reconciles them, so columns come in its order: take
+    from one list until a name the other also holds, then from the other, the shared name
+    written where the second list reaches it; a list that runs out ends with the rest of
+    the other."""
+    shared = set(assigned) & set(annotated)
+    lists = (assigned, annotated)
+    at = [0, 0]
+    side = 0
+    out: list[str] = []
+    while at[side] < len(lists[side]):
+        name = lists[side][at[side]]
+        at[side] += 1
+        if name in shared:
+            shared.discard(name)
+            side = 1 - side
+            continue
+        out.append(name)
+    other = 1 - side
+    out.extend(lists[other][at[other]:])
+    return out
 
 
 def _sources(cls: type) -> list[type]:
@@ -870,7 +895,7 @@ def declarative_base(*, metadata: TableMetadata | None = None, name: str = "Base
                      type_annotation_map: dict[Any, Any] | None = None) -> Any:
     """SQLAlchemy's older spelling: ``Base = declarative_base()`` is a
     :class:`DeclarativeBase` subclass (``cls`` its other base, for shared methods)."""
-    namespace: dict[str, Any] = {"metadata": metadata or TableMetadata()}
+    namespace: dict[str, Any] = {"metadata": metadata or MetaData()}
     if type_annotation_map is not None:
         namespace["type_annotation_map"] = type_annotation_map
     bases = (DeclarativeBase,) if cls is object else (cls, DeclarativeBase)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from asyncqlio._speedups import _compile
 from asyncqlio.exc import ArgumentError, SchemaError
 from asyncqlio.orm.alias import AliasedColumn, AliasedTable, column_of, model_of
-from asyncqlio.orm.schema import Column, Table
+from asyncqlio.orm.schema import Column, Relationship, Table
 
 if TYPE_CHECKING:
     from asyncqlio.orm.session import Session
@@ -146,6 +146,10 @@ class Subquery(_compile.Alias):
 
 
 def entity_key(entity: Any, i: int) -> str:
+    if isinstance(entity, type):
+        return entity.__name__
+    if isinstance(entity, AliasedTable):
+        return entity.__alias__.name
     if isinstance(entity, _compile.Label):
         return entity.name
     if isinstance(entity, Column):
@@ -161,7 +165,10 @@ def entity_key(entity: Any, i: int) -> str:
 
 def sources_of(node: Any, out: list) -> None:
     """The tables and subqueries the columns in ``node`` come from, for an implied FROM."""
-    if isinstance(node, Column):
+    if isinstance(node, type) or isinstance(node, AliasedTable):
+        if not holds(out, node):
+            out.append(node)
+    elif isinstance(node, Column):
         if node.table is not None and not holds(out, node.table):
             out.append(node.table)
     elif isinstance(node, (AliasColumn, AliasedColumn)):
@@ -219,6 +226,20 @@ def join_on(sources: list, target: Any) -> Node:
                             "join(Manager, on=Employee.manager_id == Manager.id)")
     raise ArgumentError(f"no foreign key joins {name} to this query; "
                         "give the condition: join(Table, on=...)")
+
+
+def relationship_join(target: Any, onclause: Any) -> tuple[Any, Any]:
+    """``join(User.addresses)`` and ``join(Address, User.addresses)``: the target and the
+    condition a relationship gives."""
+    rel = onclause if isinstance(onclause, Relationship) else None
+    if isinstance(target, Relationship):
+        rel, target = target, None
+    if rel is None:
+        return target, onclause
+    rel.resolve()
+    if target is None:
+        target = rel.related
+    return target, rel.local == column_of(target, rel.remote)
 
 
 def labelled(entity: Any, i: int) -> Any:

@@ -155,20 +155,34 @@ def _clause(cond: Any, what: str) -> Any:
     return cond
 
 
+def _junction(op: str, clauses: tuple, what: str) -> Any:
+    """``op`` of the conditions; a Python bool among them is SQLAlchemy's constant: the
+    one that changes nothing is left out (``and_(True, *conds)`` builds a filter up), the
+    other decides the whole (as a bound value)."""
+    if not clauses:
+        raise ArgumentError(f"{what}() needs at least one condition: "
+                            f"{what}({op == 'AND'}, *conditions) where there may be none")
+    neutral = op == "AND"
+    items = []
+    decided = False
+    for c in clauses:
+        if c is True or c is False:
+            decided = decided or c is not neutral
+        else:
+            items.append(_clause(c, what))
+    if decided or not items:
+        return _compile.Param(decided is not neutral)
+    return items[0] if len(items) == 1 else _compile.BoolExpr(op, items)
+
+
 def and_(*clauses: Any) -> Any:
     """SQLAlchemy's ``and_(a, b, ...)``: ``And(a, b, ...)``; one condition is itself."""
-    if not clauses:
-        raise ArgumentError("and_() needs at least one condition")
-    items = [_clause(c, "and_") for c in clauses]
-    return items[0] if len(items) == 1 else _compile.BoolExpr("AND", items)
+    return _junction("AND", clauses, "and_")
 
 
 def or_(*clauses: Any) -> Any:
     """SQLAlchemy's ``or_(a, b, ...)``: ``Or(a, b, ...)``; one condition is itself."""
-    if not clauses:
-        raise ArgumentError("or_() needs at least one condition")
-    items = [_clause(c, "or_") for c in clauses]
-    return items[0] if len(items) == 1 else _compile.BoolExpr("OR", items)
+    return _junction("OR", clauses, "or_")
 
 
 def not_(clause: Any) -> Any:

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, Generator, Generic, TypeVar
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import ArgumentError, InvalidRequestError
 from asyncqlio.orm import loading
-from asyncqlio.orm.alias import AliasedColumn, AliasedTable
+from asyncqlio.orm.alias import AliasedColumn, AliasedTable, model_of
 from asyncqlio.orm.expressions import (BaseQuery, Subquery, condition, conjunction, entity_key,
-                                       from_item, holds, join_on, labelled, row_count,
+                                       from_item, holds, join_on, labelled,
+                                       relationship_join, row_count,
                                        sources_of, table_class)
 from asyncqlio.orm.results import Result, Row, row_class, table_rows
 from asyncqlio.orm.schema import TableBase
@@ -80,11 +81,16 @@ class SelectQuery(BaseQuery, Generic[T]):
     #: when a selected column is an alias's, the select list with every column named by
     #: its key, so result columns are told apart by name too (``"m"."name" AS "m_name"``)
     _select_list: list | None = None
+    #: some of ``entities`` are tables (``select(User, Address)``): rows of objects
+    _entity_tables = False
     #: loader options given (``options()``); the load kinds they give the table's
     #: relationships, and what they load below those (see :func:`loading.plan`)
     _load_options: tuple = ()
     _load_kinds: dict = {}
     _load_nested: dict = {}
+    #: the session's objects of the rows loaded take the values read (SQLAlchemy's
+    #: ``populate_existing``); such a query never takes the one-table fast path
+    _populate = False
 
     def __init__(self, session: "Session") -> None:
         self.session = session
@@ -131,18 +137,20 @@ class SelectQuery(BaseQuery, Generic[T]):
         if not entities:
             raise ArgumentError("select() needs a table or some columns")
         of_alias = False
+        tables = False
         for e in entities:
-            if not isinstance(e, Node) or isinstance(e, _compile.OrderExpr):
-                if isinstance(e, (type, AliasedTable)):
-                    raise ArgumentError("select a table alone (rows) or columns and "
-                                        f"expressions (tuples), not both: {e!r}")
-                raise ArgumentError(f"select() takes columns and SQL expressions, not {e!r}")
-            if type(e) is AliasedColumn:
+            if isinstance(e, AliasedTable) or (isinstance(e, type) and table_class(e)):
+                tables = True  # select(User, Address): a row of objects
+            elif not isinstance(e, Node) or isinstance(e, _compile.OrderExpr):
+                raise ArgumentError(f"select() takes tables, columns and SQL expressions, "
+                                    f"not {e!r}")
+            elif type(e) is AliasedColumn:
                 of_alias = True
         self.entities = list(entities)
         self._plain = False
-        self._select_list = [labelled(e, i) for i, e in enumerate(entities)] \
-            if of_alias else None
+        self._entity_tables = tables
+        self._select_list = [e if isinstance(e, (type, AliasedTable)) else labelled(e, i)
+                             for i, e in enumerate(entities)] if of_alias else None
         return self
 
     def from_(self, tbl: Any) -> "SelectQuery":
@@ -167,6 +175,7 @@ class SelectQuery(BaseQuery, Generic[T]):
         return self._join("LEFT OUTER JOIN", target, on)
 
     def _join(self, kind: str, target: Any, on: Any) -> "SelectQuery":
+        target, on = relationship_join(target, on)
         if isinstance(target, _compile.Alias):
             if on is None:
                 raise ArgumentError("joining a subquery needs on=")
@@ -283,11 +292,9 @@ class SelectQuery(BaseQuery, Generic[T]):
         for e in self.entities or ():
             sources_of(e, out)
         joined = [target for _, target, _ in self._joins]
-        out = [s for s in out
-               if not holds(joined, s.__table__.quoted if isinstance(s, type) else from_item(s))]
-        if not out and not self._joins:
-            raise InvalidRequestError("select() of expressions needs a table: .from_(Table)")
-        return out
+        # none at all is a select without FROM: ``select(func.now())``, ``select(q.exists())``
+        return [s for s in out
+                if not holds(joined, s.__table__.quoted if isinstance(s, type) else from_item(s))]
 
     def _statement(self, limit: int | None, named: bool = False) -> Any:
         if self.entities is None:
@@ -296,9 +303,14 @@ class SelectQuery(BaseQuery, Generic[T]):
         elif self._select_list is not None:
             columns = self._select_list
         elif named:
+            if self._entity_tables:
+                raise NotImplementedError("a subquery of whole rows of several tables is not "
+                                          "implemented in asyncqlio: select their columns")
             columns = [labelled(e, i) for i, e in enumerate(self.entities)]
         else:
             columns = list(self.entities)
+        if self._entity_tables:  # a table's columns where the table is selected
+            columns = [_table_sql(e) for e in columns]
         froms = [s.__table__.quoted if isinstance(s, type) else from_item(s)
                  for s in self._sources()]
         return _compile.Select(columns, froms, self._joins, conjunction(self.conditions),
@@ -312,13 +324,15 @@ class SelectQuery(BaseQuery, Generic[T]):
         return self._alias is not None and not (self._joins or self._froms or self._group
                                                 or self._having or self._distinct)
 
-    def _compiled(self, limit: int | None) -> tuple[tuple[str, list], list]:
-        """``((sql, params), joined relationships)``."""
+    def _compiled(self, limit: int | None,
+                  eager: bool = True) -> tuple[tuple[str, list], list]:
+        """``((sql, params), joined relationships)``; without ``eager`` no relationship is
+        joined (rows below a session, which has the objects to fill)."""
         d = self.session.dialect
         joined: list = []
         if self.entities is None:
             table = self._from()
-            rels = relationships.of_table(table)
+            rels = relationships.of_table(table) if eager else ()
             if rels:
                 kinds = self._load_kinds
                 joined = [r for r in rels if kinds.get(r, r.load_kind) == "joined"]
@@ -361,10 +375,16 @@ class SelectQuery(BaseQuery, Generic[T]):
     async def _rows_related(self, limit: int | None) -> list:
         """Rows of a query with columns, joins or relationships to load."""
         (sql, params), joined = self._compiled(limit)
-        records = await self.session._select(sql, params)
+        return await self._loaded(await self.session._select(sql, params), joined)
+
+    async def _loaded(self, records: list, joined: list) -> list:
+        """What the query gives for these records: tuples, or the session's objects with
+        the relationships ``joined`` read from them and the others loaded as asked."""
         if self.entities is not None:
             return self._tuples(records)
         table = self.table
+        if self._populate:
+            self._populate_existing(table, records)
         if joined:
             rows = loading.hydrate_joined(self.session, table, joined, records)
         else:
@@ -380,25 +400,81 @@ class SelectQuery(BaseQuery, Generic[T]):
         return rows
 
     def _tuples(self, records: list) -> list[Row]:
+        """Rows of the selected columns from records (objects where tables are selected)."""
         entities = self.entities
-        cls = row_class(tuple(entity_key(e, i) for i, e in enumerate(entities)))
+        keys = tuple(entity_key(e, i) for i, e in enumerate(entities))
+        if self._entity_tables:
+            return self._entity_rows(row_class(keys), records)
+        return _typed_rows(self.session.dialect.name, keys,
+                           [getattr(e, "type", None) for e in entities], records)
+
+    def _entity_rows(self, cls: type, records: list) -> list[Row]:
+        """``select(User, Address.email, ...)``: each table's columns of the records made
+        the session's objects (None where an outer join found no row), the other values
+        loaded."""
+        hydrate = self.session._hydrate
         dialect = self.session.dialect.name
-        procs = []
-        for i, e in enumerate(entities):
+        columns: list[list] = []
+        pos = 0
+        for e in self.entities:
+            if isinstance(e, (type, AliasedTable)):
+                table = model_of(e)
+                info = table.__table__
+                end = pos + len(info.columns)
+                keys = [pos + i for i in info.pk_indexes] or list(range(pos, end))
+                present = [r for r in records if any(r[k] is not None for k in keys)]
+                parts = [r[pos:end] for r in present]
+                if self._populate:
+                    self._populate_existing(table, parts)
+                made = iter(hydrate(table, parts))
+                found = {id(r) for r in present}
+                columns.append([next(made) if id(r) in found else None for r in records])
+                pos = end
+                continue
             typ = getattr(e, "type", None)
             proc = typ.result_processor(dialect) if typ is not None else None
-            if proc is not None:
-                procs.append((i, proc))
-        if not procs:
-            return [cls(r) for r in records]
-        out = []
+            i = pos
+            columns.append([r[i] if proc is None or r[i] is None else proc(r[i])
+                            for r in records])
+            pos += 1
+        return [cls(values) for values in zip(*columns)] if columns else []
+
+    def _populate_existing(self, table: type, records: list) -> None:
+        """The session's objects of these records (the table's columns first) take the
+        values read, their unflushed changes dropped; a rollback to a savepoint takes the
+        old values back."""
+        sess = self.session
+        info = table.__table__
+        if not info.pk_indexes:
+            return
+        n = len(info.columns)
+        loaders = info.loaders_for(sess.dialect.name)
+        journal = sess._journal if sess._journaling else None
         for record in records:
-            values = list(record)
-            for i, proc in procs:
-                if values[i] is not None:
-                    values[i] = proc(values[i])
-            out.append(cls(values))
-        return out
+            values = _row.load_values(record[:n], loaders)
+            row = sess.identity_map.get((table, tuple(values[i] for i in info.pk_indexes)))
+            if row is not None:
+                if journal is not None:
+                    _row.journal((row,), journal)
+                _row.load_into(row, values, (), sess)
+                sess._dirty.pop(id(row), None)
+
+    def _connection_rows(self, records: list, dialect: str) -> tuple[list[Row], list[str]]:
+        """Rows and keys as a connection gives them, below any identity map: a selected
+        table is its columns (keyed by attribute name), as in SQLAlchemy's Core rows."""
+        if self.entities is None:
+            return table_rows(self.table, dialect, records)
+        keys: list[str] = []
+        types: list = []
+        for i, e in enumerate(self.entities):
+            if isinstance(e, (type, AliasedTable)):
+                columns = model_of(e).__table__.columns
+                keys += [c.attr_name for c in columns]
+                types += [c.type for c in columns]
+            else:
+                keys.append(entity_key(e, i))
+                types.append(getattr(e, "type", None))
+        return _typed_rows(dialect, tuple(keys), types, records), keys
 
     def generate_sql(self) -> tuple[str, list]:
         """The original asyncqlio's name for :meth:`compile`."""
@@ -409,13 +485,10 @@ class SelectQuery(BaseQuery, Generic[T]):
 
     async def _execute_on_connection(self, conn: Any) -> Any:
         """What ``conn.execute(query)`` below the session gives: a Result of ``Row`` tuples
-        (whole rows keyed by attribute name; no identity map there)."""
-        sql, params = self.compile()
+        (a selected table is its columns keyed by attribute name; no identity map there)."""
+        sql, params = self._compiled(None, eager=False)[0]
         records = await conn.connection.fetch(sql, params)
-        if self.entities is not None:
-            keys = [entity_key(e, i) for i, e in enumerate(self.entities)]
-            return Result(self._tuples(records), keys)
-        return Result(*table_rows(self.table, conn.db.dialect.name, records))
+        return Result(*self._connection_rows(records, conn.db.dialect.name))
 
     async def first(self) -> Any:
         rows = await self._rows(limit=1 if self._limit is None else min(self._limit, 1))
@@ -472,6 +545,35 @@ class SelectQuery(BaseQuery, Generic[T]):
 
     def __aiter__(self) -> Any:
         return _aiter_rows(self)
+
+
+def _typed_rows(dialect: str, keys: tuple, types: list, records: list) -> list[Row]:
+    """Records as Rows of ``keys``, each value loaded as its type (or None) loads it."""
+    cls = row_class(keys)
+    procs = []
+    for i, typ in enumerate(types):
+        proc = typ.result_processor(dialect) if typ is not None else None
+        if proc is not None:
+            procs.append((i, proc))
+    if not procs:
+        return [cls(r) for r in records]
+    out = []
+    for record in records:
+        values = list(record)
+        for i, proc in procs:
+            if values[i] is not None:
+                values[i] = proc(values[i])
+        out.append(cls(values))
+    return out
+
+
+def _table_sql(entity: Any) -> Any:
+    """A selected entity as the select list has it: a table's or alias's columns."""
+    if isinstance(entity, type):
+        return entity.__table__.select_sql
+    if isinstance(entity, AliasedTable):
+        return entity.__alias__.select_sql
+    return entity
 
 
 async def _aiter_rows(query: "SelectQuery") -> Any:

@@ -168,11 +168,16 @@ class _Buffered:
             raise ResourceClosedError("this result object is closed")
 
     def take(self, n: int | None) -> list:
+        """The next ``n`` rows (None: the rest)."""
         self.check()
         rows, pos = self.rows, self.pos
         end = len(rows) if n is None else min(len(rows), pos + n)
         self.pos = end
         return rows[pos:end]
+
+    def chunk(self) -> list:
+        """What ``fetchmany()`` without a size gives: every row left (all are ready)."""
+        return self.take(None)
 
     def close(self, hard: bool) -> None:
         self.soft_closed = True
@@ -183,15 +188,17 @@ class _Buffered:
 
 class _Streamed:
     """The rows of a streamed result: fetched from the cursor as they are asked for,
-    ``size`` at a time (``yield_per``)."""
+    ``size`` at a time (``yield_per``), into ``buffer`` (read from ``pos``)."""
 
-    __slots__ = ("fetch", "closer", "buffer", "done", "soft_closed", "hard_closed", "size")
+    __slots__ = ("fetch", "closer", "buffer", "pos", "done", "soft_closed", "hard_closed",
+                 "size")
 
     def __init__(self, fetch: Callable[[int], Awaitable[list]],
                  close: Callable[[], Awaitable[None]] | None, size: int) -> None:
         self.fetch = fetch
         self.closer = close
         self.buffer: list = []
+        self.pos = 0
         self.done = False
         self.soft_closed = False
         self.hard_closed = False
@@ -201,25 +208,47 @@ class _Streamed:
         if self.hard_closed:
             raise ResourceClosedError("this result object is closed")
 
+    async def fill(self, n: int) -> bool:
+        """Fetch the next rows into an empty buffer (``n`` at least); False at the end."""
+        if self.done:
+            return False
+        self.buffer = await self.fetch(max(self.size, n))
+        self.pos = 0
+        if not self.buffer:
+            self.done = True
+        return not self.done
+
     async def take(self, n: int | None) -> list:
+        """The next ``n`` rows (None: all the rest)."""
         self.check()
         out: list = []
         while n is None or len(out) < n:
-            if not self.buffer:
-                if self.done:
+            buffer, pos = self.buffer, self.pos
+            if pos >= len(buffer):
+                if not await self.fill(self.size if n is None else n - len(out)):
                     break
-                self.buffer = await self.fetch(self.size if n is None else max(self.size, n - len(out)))
-                if not self.buffer:
-                    self.done = True
-                    break
-            want = len(self.buffer) if n is None else n - len(out)
-            out += self.buffer[:want]
-            del self.buffer[:want]
+                continue
+            end = len(buffer) if n is None else min(len(buffer), pos + n - len(out))
+            out += buffer[pos:end]
+            if end == len(buffer):  # read: let its rows go with the reader
+                self.buffer, self.pos = [], 0
+            else:
+                self.pos = end
         return out
+
+    async def chunk(self) -> list:
+        """What ``fetchmany()`` without a size gives: the rows fetched and not yet read,
+        or the next fetch of ``size`` rows."""
+        self.check()
+        if self.pos >= len(self.buffer) and not await self.fill(self.size):
+            return []
+        rows = self.buffer[self.pos:]
+        self.buffer, self.pos = [], 0
+        return rows
 
     async def close(self, hard: bool) -> None:
         self.hard_closed = self.hard_closed or hard
-        self.buffer = []
+        self.buffer, self.pos = [], 0
         if not self.soft_closed:
             self.soft_closed = True
             self.done = True
@@ -284,6 +313,11 @@ class _View:
         view._project, view._per = self._project, self._per
         return view
 
+    def _simple(self) -> bool:
+        """Whether a row is handed out as it is, or as one of its columns (no
+        ``columns()``, mappings or ``unique()``)."""
+        return self._project is None and self._unique is None and self._shape != _MAPPINGS
+
     def _out(self, rows: list) -> list:
         project = self._project
         if project is not None:
@@ -345,12 +379,38 @@ class _SyncMethods(_View):
             out += self._out(rows)
         return out
 
-    def __iter__(self) -> Iterator[Any]:
+    def _take_chunk(self, size: int | None) -> list:
+        """``size`` rows, or (None) the rows the result has ready."""
+        if size:
+            return self._take(size)
         while True:
-            rows = self._take(self._per or 100)
+            rows = self._source.chunk()
             if not rows:
+                return []
+            out = self._out(rows)
+            if out:
+                return out
+
+    def __iter__(self) -> Iterator[Any]:
+        """The rows one at a time; those a loop leaves unread stay in the result."""
+        source = self._source
+        source.check()
+        simple, shape = self._simple(), self._shape
+        while True:
+            rows, pos = source.rows, source.pos
+            if pos >= len(rows):
+                source.close(False)
                 return
-            yield from rows
+            source.pos = pos + 1
+            if simple:
+                yield rows[pos] if shape is _ROWS else rows[pos][shape]
+            else:
+                yield from self._out([rows[pos]])
+
+    def __next__(self) -> Any:
+        for item in self:
+            return item
+        raise StopIteration
 
     def all(self) -> list:
         """Every row left; the result is closed (a second ``all()`` gives ``[]``)."""
@@ -365,11 +425,14 @@ class _SyncMethods(_View):
         return rows[0] if rows else None
 
     def fetchmany(self, size: int | None = None) -> list:
-        return self._take(size or self._per or 1)
+        """The next ``size`` rows (default: the ``yield_per`` size, else all the rows a
+        buffered result holds, as SQLAlchemy gives them); ``[]`` at the end."""
+        return self._take_chunk(size or self._per)
 
     def partitions(self, size: int | None = None) -> Iterator[list]:
+        """Lists of ``size`` rows (default as :meth:`fetchmany`) until the end."""
         while True:
-            rows = self._take(size or self._per or 1)
+            rows = self._take_chunk(size or self._per)
             if not rows:
                 self._source.close(False)
                 return
@@ -479,17 +542,39 @@ class _AsyncMethods(_View):
             out += self._out(rows)
         return out
 
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Any]:
+    async def _take_chunk(self, size: int | None) -> list:
+        """``size`` rows, or (None) the rows fetched and not read yet, or the next fetch."""
+        if size:
+            return await self._take(size)
         while True:
-            rows = await self._take(self._per or self._source.size)
+            rows = await self._source.chunk()
             if not rows:
-                await self._source.close(False)
-                return
-            for row in rows:
-                yield row
+                return []
+            out = self._out(rows)
+            if out:
+                return out
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        """The next row (from the buffer, fetching when it is empty); the rows a loop leaves
+        unread stay in the result."""
+        source = self._source
+        while True:
+            buffer, pos = source.buffer, source.pos
+            if pos >= len(buffer):
+                source.check()
+                if not await source.fill(source.size):
+                    await source.close(False)
+                    raise StopAsyncIteration
+                continue
+            source.pos = pos + 1
+            if self._simple():
+                return buffer[pos] if self._shape is _ROWS else buffer[pos][self._shape]
+            out = self._out([buffer[pos]])
+            if out:
+                return out[0]
 
     async def all(self) -> list:
         rows = await self._take(None)
@@ -503,11 +588,14 @@ class _AsyncMethods(_View):
         return rows[0] if rows else None
 
     async def fetchmany(self, size: int | None = None) -> list:
-        return await self._take(size or self._per or 1)
+        """The next ``size`` rows (default: the ``yield_per`` size, else the rows of the
+        last fetch not read yet, or the next fetch); ``[]`` at the end."""
+        return await self._take_chunk(size or self._per)
 
     async def partitions(self, size: int | None = None) -> AsyncIterator[list]:
+        """Lists of ``size`` rows (default as :meth:`fetchmany`) until the end."""
         while True:
-            rows = await self._take(size or self._per or 1)
+            rows = await self._take_chunk(size or self._per)
             if not rows:
                 await self._source.close(False)
                 return

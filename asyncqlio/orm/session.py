@@ -11,7 +11,7 @@ from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import ArgumentError, InvalidRequestError, NoResultFound
 from asyncqlio.orm import loading, persistence
 from asyncqlio.orm.expressions import entity_key
-from asyncqlio.orm.query import (BulkDeleteQuery, BulkQuery, BulkUpdateQuery, InsertQuery,
+from asyncqlio.orm.query import (BulkDeleteQuery, BulkUpdateQuery, InsertQuery,
                                  ResultGenerator, SelectQuery)
 from asyncqlio.orm.results import AsyncResult, Result, row_class
 from asyncqlio.orm.schema import TableBase
@@ -60,6 +60,17 @@ def _insert_groups(new: list[TableBase], related: bool) -> list[tuple[type, list
     for row in new:
         by_class.setdefault(type(row), []).append(row)
     return sorted(by_class.items(), key=lambda item: relationships.insert_rank(item[0]))
+
+
+def _held_values(row: Any) -> dict[str, Any]:
+    """Every column value an object holds, by attribute name (its stored primary key)."""
+    info = type(row).__table__
+    out = {}
+    for i, column in enumerate(info.columns):
+        value = _row.old_value(row, i) if i in info.pk_indexes else _row.column_value(row, i)
+        if value is not _row.NO_VALUE and value is not _row.EXPIRED:
+            out[column.attr_name] = value
+    return out
 
 
 def _batches(group: list[TableBase]) -> list[list[TableBase]]:
@@ -391,7 +402,7 @@ class Session(SessionBase):
         new = list(self._pending.values())
         dirty = _row.of_state(self._dirty.values(), _row.PERSISTENT)
         deleted = list(self._deleted.values())
-        if self._transaction is not None and self._transaction.snapshot is not None:
+        if self._journaling:
             # what a rollback to the snapshot takes back
             _row.journal(itertools.chain(dirty, deleted), self._journal)
         # for putting the rows back if a statement fails: an INSERT fills values in place,
@@ -497,25 +508,69 @@ class Session(SessionBase):
         return mapped
 
     # --- bulk writes: batched statements, the rows not tracked by the session
-    async def bulk_insert_mappings(self, cls: type, mappings: Iterable[Mapping[str, Any]]) -> None:
-        """INSERT one row per mapping of attribute names to values, as few statements as
-        the driver allows (COPY or unnest on PostgreSQL, executemany on SQLite)."""
+    async def bulk_insert_mappings(self, mapper: type,
+                                   mappings: Iterable[Mapping[str, Any]],
+                                   return_defaults: bool = False,
+                                   render_nulls: bool = False) -> None:
+        """INSERT a row per mapping of attribute names to values, batched. A None value
+        leaves its column out, so its default applies (rows leaving out different columns
+        go in different statements), unless ``render_nulls``: then it is written as NULL.
+        ``return_defaults`` puts the primary key the database gave each row into its
+        mapping."""
         self._check_open()
-        rows = [cls(**m) for m in mappings]
+        mappings = list(mappings)
+        rows = [mapper(**(m if render_nulls else {k: v for k, v in m.items() if v is not None}))
+                for m in mappings]
         if rows:
             await persistence.insert(self, rows)
+        if return_defaults:
+            key = [c.attr_name for c in mapper.__table__.primary_key]
+            for m, row in zip(mappings, rows):
+                for name in key:
+                    m[name] = getattr(row, name)
 
-    async def bulk_save_objects(self, objects: Iterable[TableBase]) -> None:
-        """INSERT the new rows and UPDATE the changed columns of the loaded ones, batched;
-        the rows are not put into the identity map."""
+    async def bulk_save_objects(self, objects: Iterable[Any],
+                                return_defaults: bool = False,
+                                update_changed_only: bool = True,
+                                preserve_order: bool = True) -> None:
+        """INSERT the new objects and UPDATE the loaded ones, batched, in the order given
+        (``preserve_order=False``: every INSERT first). An UPDATE sets the changed columns,
+        or with ``update_changed_only=False`` every column the object holds. The objects
+        are not put into the session: a new one ends detached, with the primary key and
+        defaults the database gave it (read back always, as the INSERT returns them at no
+        cost, so ``return_defaults`` changes nothing); the session's own loaded objects
+        stay in it, written."""
         self._check_open()
         rows = list(objects)
-        new = [r for r in rows if r._state in (_row.TRANSIENT, _row.PENDING)]
-        for cls, group in itertools.groupby(new, type):
-            await persistence.insert(self, list(group))
-        loaded = [r for r in rows if r._state in (_row.PERSISTENT, _row.DETACHED)]
-        if loaded:
-            await persistence.update_many(self, loaded)
+        kept = {id(r) for r in rows if r._session is self and r._state == _row.PERSISTENT}
+
+        def is_new(row: Any) -> bool:
+            return row._state in (_row.TRANSIENT, _row.PENDING)
+
+        if preserve_order:
+            runs = [(new, list(group)) for new, group in itertools.groupby(rows, is_new)]
+        else:
+            runs = [(True, [r for r in rows if is_new(r)]),
+                    (False, [r for r in rows if not is_new(r)])]
+        for new, group in runs:
+            if not group:
+                continue
+            if new:
+                for row in group:
+                    self._pending.pop(id(row), None)
+                await persistence.insert(self, group)
+            elif update_changed_only:
+                await persistence.update_many(self, group)
+            else:
+                for cls, same in itertools.groupby(group, type):
+                    await self.bulk_update_mappings(cls, [_held_values(r) for r in same])
+                _row.mark_written(group, self)
+        for row in rows:
+            if id(row) in kept:
+                self._dirty.pop(id(row), None)
+            else:
+                row._session = None
+                row._state = _row.DETACHED
 
     async def bulk_update_mappings(self, cls: type, mappings: Iterable[Mapping[str, Any]]) -> None:
         """UPDATE rows by primary key from mappings of attribute names to values (each
@@ -595,17 +650,20 @@ class Session(SessionBase):
     async def stream(self, statement: Any, params: Any = None, **kwargs: Any) -> AsyncResult:
         """The rows of a select read as they are used: a server-side cursor on PostgreSQL,
         ``fetchmany`` on SQLite, 1,000 rows a round trip (``yield_per(n)`` on the result,
-        or the statement's ``execution_options(yield_per=n)``, changes it); objects still
-        go through the identity map."""
+        or the statement's ``execution_options(yield_per=n)``, changes it). Objects go
+        through the identity map, their relationships loaded per chunk as the query says
+        (a joined collection cannot be: its rows may span two chunks)."""
         query = self._statement(statement, params, kwargs)
         if not isinstance(query, SelectQuery):
             raise ArgumentError(f"stream() takes a select, not {statement!r}")
         await self._autoflush()
-        sql, params = query.compile()
+        (sql, params), joined = query._compiled(None)
+        if any(rel.uselist for rel in joined):
+            raise InvalidRequestError("a collection loaded by a join cannot be streamed (a "
+                                      "parent's rows may span two chunks): use selectinload")
         conn = await self._ready()
-        table = query.table if query.entities is None else None
         keys = _result_rows(query, [])[1]
-        row_cls = row_class(tuple(keys))
+        wrap = row_class(tuple(keys)) if query.entities is None else None
         cursor: Any = None
 
         async def fetch(n: int) -> list:
@@ -624,9 +682,8 @@ class Session(SessionBase):
                 raise
             if not records:
                 return []
-            if table is not None:
-                return [row_cls((obj,)) for obj in self._hydrate(table, records)]
-            return query._tuples(records)
+            rows = await query._loaded(records, joined)
+            return rows if wrap is None else [wrap((obj,)) for obj in rows]
 
         async def close() -> None:
             if cursor is not None:
@@ -654,7 +711,7 @@ class Session(SessionBase):
         key_at = [(at[i], by_index.get(i)) for i in info.pk_indexes]
         load = [(i, at[i], by_index.get(i))
                 for i in (info.attrs[c.attr_name].index for c in refreshed)]
-        journal = self._transaction is not None and self._transaction.snapshot is not None
+        journal = self._journaling
         identity_map = self.identity_map
         found: list = []
         for record in records:

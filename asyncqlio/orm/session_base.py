@@ -191,6 +191,13 @@ class SessionBase(_row.SessionRows):
         tx.is_active = True
         tx.snapshot = Snapshot(self, nested=False)
 
+    @property
+    def _journaling(self) -> bool:
+        """Whether what is written now goes into the journal a rollback restores from (a
+        transaction whose start was remembered)."""
+        tx = self._transaction
+        return tx is not None and tx.snapshot is not None
+
     def _end_transaction(self) -> None:
         self._inserted.clear()
         self._journal.clear()

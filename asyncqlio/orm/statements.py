@@ -15,11 +15,13 @@ from asyncqlio._speedups import _compile, _row
 from asyncqlio.backends.sqlite3 import Sqlite3Dialect
 from asyncqlio.exc import ArgumentError, InvalidRequestError
 from asyncqlio.orm import persistence
-from asyncqlio.orm.alias import AliasedTable, column_of
-from asyncqlio.orm.expressions import column_named, entity_key, select_node, table_class
+from asyncqlio.orm.alias import AliasedTable, column_of, model_of
+from asyncqlio.orm.expressions import relationship_join, select_node, table_class
 from asyncqlio.orm.query import SelectQuery
 from asyncqlio.orm.results import AsyncResult, Result, row_class, table_rows
-from asyncqlio.orm.schema import Column, Relationship, TableBase
+from asyncqlio.orm.schema import Column, TableBase
+from asyncqlio.orm.schema.types import Boolean
+from asyncqlio.orm.unit_of_work import identity_key
 from asyncqlio.orm.writes import BulkDeleteQuery, BulkUpdateQuery, InsertQuery
 
 
@@ -63,23 +65,12 @@ def _generative(method: Any) -> Any:
     return builder
 
 
-def _relationship_join(target: Any, onclause: Any) -> tuple[Any, Any]:
-    """``join(User.addresses)`` and ``join(Address, User.addresses)``: the target and the
-    condition a relationship gives."""
-    rel = onclause if isinstance(onclause, Relationship) else None
-    if isinstance(target, Relationship):
-        rel, target = target, None
-    if rel is None:
-        return target, onclause
-    rel.resolve()
-    if target is None:
-        target = rel.related
-    return target, rel.local == column_of(target, rel.remote)
-
-
 class Select(SelectQuery):
     """``select(User).where(User.id > 1).order_by(User.id)``: rows of User;
     ``select(User.name, func.count())``: Row tuples. The SQL is ``str(stmt)``."""
+
+    #: the table (or alias) joined last, whose attributes ``filter_by()`` names
+    _joined: Any = None
 
     def __init__(self, *entities: Any) -> None:
         super().__init__(UNBOUND)  # type: ignore[arg-type]
@@ -104,8 +95,8 @@ class Select(SelectQuery):
         return self.compile()[0]
 
     async def _execute_on_connection(self, conn: Any, params: Any = None) -> Result:
-        """``conn.execute(select(...))``: Row tuples (whole rows keyed by attribute name;
-        there is no identity map below a session)."""
+        """``conn.execute(select(...))``: Row tuples (a selected table is its columns, keyed
+        by attribute name: there is no identity map below a session)."""
         return await SelectQuery._execute_on_connection(
             self._bind_to(Unbound(conn.db.dialect), params), conn)
 
@@ -113,16 +104,9 @@ class Select(SelectQuery):
         """``conn.stream(select(...))``: the Row tuples read from a cursor as they are used
         (the connection must be in a transaction)."""
         bound = self._bind_to(Unbound(conn.db.dialect), params)
-        sql, args = bound.compile()
-        if bound.entities is not None:
-            keys = [entity_key(e, i) for i, e in enumerate(bound.entities)]
-            rows = bound._tuples
-        else:
-            keys = [c.attr_name for c in bound.table.__table__.columns]
-            dialect = conn.db.dialect.name
-
-            def rows(records: list) -> list:
-                return table_rows(bound.table, dialect, records)[0]
+        sql, args = bound._compiled(None, eager=False)[0]
+        dialect = conn.db.dialect.name
+        keys = bound._connection_rows([], dialect)[1]
         cursor: Any = None
 
         async def fetch(n: int) -> list:
@@ -135,7 +119,7 @@ class Select(SelectQuery):
                     records = await cursor.asend(n)
             except StopAsyncIteration:
                 records = None
-            return rows(records) if records else []
+            return bound._connection_rows(records, dialect)[0] if records else []
 
         async def close() -> None:
             if cursor is not None:
@@ -155,15 +139,16 @@ class Select(SelectQuery):
     options = _generative(SelectQuery.options)
 
     def filter_by(self, **values: Any) -> "Select":
-        """``filter_by(name="a")``: equality on the selected table's attributes."""
-        table = self.table
-        if table is None:
-            table = next((getattr(e, "table", None) for e in self.entities or ()
-                          if getattr(e, "table", None) is not None), None)
-        if table is None:
+        """``filter_by(name="a")``: equality on the attributes of the table joined last, or
+        else of the selected one (as SQLAlchemy reads them)."""
+        entity = self._joined or self._alias or self.table
+        if entity is None:
+            entity = next((getattr(e, "table", None) for e in self.entities or ()
+                           if getattr(e, "table", None) is not None), None)
+        if entity is None:
             raise InvalidRequestError("filter_by() needs a table in the select")
-        entity = self._alias or table
-        return self.where(*[column_of(entity, column_named(table, k)) == v
+        table = model_of(entity)
+        return self.where(*[column_of(entity, mapping_column(table, k)) == v
                             for k, v in values.items()])
 
     def order_by(self, *columns: Any) -> "Select":
@@ -180,9 +165,12 @@ class Select(SelectQuery):
         Address.user_id)``, ``join(User.addresses)`` (a relationship)."""
         if full:
             raise NotImplementedError("FULL OUTER JOIN is not implemented in asyncqlio")
-        target, onclause = _relationship_join(target, onclause)
+        target, onclause = relationship_join(target, onclause)
         method = SelectQuery.outerjoin if isouter else SelectQuery.join
-        return method(self._clone(), target, onclause)
+        new = method(self._clone(), target, onclause)
+        if isinstance(target, (type, AliasedTable)):
+            new._joined = target
+        return new
 
     def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> "Select":
         return self.join(target, onclause, isouter=True, full=full)
@@ -193,11 +181,10 @@ class Select(SelectQuery):
         return self.join(target, onclause, isouter=isouter, full=full)
 
     def add_columns(self, *entities: Any) -> "Select":
-        if self.entities is None:
-            raise NotImplementedError("add_columns() to a select of whole rows is not "
-                                      "implemented in asyncqlio: select the columns, "
-                                      "select(User.id, User.name, ...)")
-        return self.with_only_columns(*self.entities, *entities)
+        """More columns (or tables) in each row: ``select(User).add_columns(User.name)``
+        gives ``(User, name)`` rows."""
+        current = self.entities if self.entities is not None else [self._alias or self.table]
+        return self.with_only_columns(*current, *entities)
 
     def with_only_columns(self, *entities: Any) -> "Select":
         """Select these columns instead (FROM stays what it was)."""
@@ -216,11 +203,14 @@ class Select(SelectQuery):
         return self.offset(start or None).limit(max(stop - start, 0))
 
     def execution_options(self, **options: Any) -> "Select":
-        """Options for running it; ``yield_per`` sets the rows per round trip of a
-        ``stream()``, ``populate_existing`` is what asyncqlio always does for the rows a
-        query loads; others are kept for listeners to read."""
+        """Options for running it: ``yield_per`` sets the rows per round trip of a
+        ``stream()``; ``populate_existing`` makes the session's objects of the rows read
+        take the values read; others are kept for listeners to read."""
         new = self._clone()
         new.execution_opts = {**self.execution_opts, **options}
+        if "populate_existing" in options:
+            new._populate = bool(options["populate_existing"])
+            new._plain = new._plain and not new._populate
         return new
 
     def get_execution_options(self) -> dict[str, Any]:
@@ -232,8 +222,10 @@ class Select(SelectQuery):
         return select_node(self)
 
     def exists(self) -> Any:  # type: ignore[override]
-        """``EXISTS (this select)``, as a condition."""
-        return _compile.ExistsExpr(select_node(self))
+        """``EXISTS (this select)``, as a condition (selected, a bool)."""
+        node = _compile.ExistsExpr(select_node(self))
+        node.type = Boolean()
+        return node
 
     @property
     def selected_columns(self) -> list:
@@ -291,6 +283,8 @@ class Insert(InsertQuery):
 
     #: an ON CONFLICT clause (``asyncqlio.dialects.postgresql.insert``), or None
     _conflict: Any = None
+    #: values() was given a list of rows (not one row's values)
+    _multi = False
 
     def __init__(self, table: Any) -> None:
         super().__init__(UNBOUND)  # type: ignore[arg-type]
@@ -306,24 +300,34 @@ class Insert(InsertQuery):
         return sql
 
     def values(self, *args: Any, **kwargs: Any) -> "Insert":
-        """``values(name="a")``, ``values({"name": "a"})``, ``values([{...}, {...}])``."""
+        """``values(name="a")`` or ``values({"name": "a"})`` (one row: a second call adds
+        to its columns), ``values([{...}, {...}])`` (rows: a second call adds rows)."""
         if args and kwargs:
             raise ArgumentError("values() takes a mapping, a list of mappings, or keyword "
                                 "arguments, not both")
         if len(args) > 1:
             raise ArgumentError("values() takes one mapping or one list of mappings")
         given: Any = args[0] if args else kwargs
-        if isinstance(given, Mapping):
-            rows = [given]
-        elif _is_mappings(given) and given:
-            rows = list(given)
-        else:
+        multi = not isinstance(given, Mapping)
+        if multi and not (_is_mappings(given) and given):
             raise ArgumentError(f"values() takes a mapping or a list of mappings, not {given!r}")
+        if self._values is not None and multi != self._multi:
+            raise ArgumentError("values() of one row and values() of a list of rows cannot "
+                                "be mixed in one insert")
+        rows = [_mapping_values(self.table, r) for r in (given if multi else [given])]
         new = self._clone()
-        new._values = [*(self._values or ()), *(_mapping_values(self.table, r) for r in rows)]
+        new._multi = multi
+        if multi:
+            new._values = [*(self._values or ()), *rows]
+        else:
+            new._values = [{**(self._values or [{}])[0], **rows[0]}]
         return new
 
     def returning(self, *entities: Any) -> "Insert":  # type: ignore[override]
+        for e in entities:
+            if isinstance(e, Column) and e.table is not self.table:
+                raise ArgumentError(f"returning() of an insert into {self.table.__name__} "
+                                    f"takes its columns, not {e!r}")
         return InsertQuery.returning(self._clone(), *entities)
 
     def _bind_to(self, session: Any, params: Any = None) -> "Insert":
@@ -349,8 +353,18 @@ class Insert(InsertQuery):
                                     "parameters at execution")
             common = base[0] if base else {}
             mappings = [{**common, **m} for m in extra]
-        cls = self.table
-        return [cls(**m) for m in mappings]
+        return [self._row(m) for m in mappings]
+
+    def _row(self, values: dict[str, Any]) -> TableBase:
+        """A new row of ``values``; SQL expressions among them (``func.lower(...)``) are put
+        in as they are, past the columns' type checks, for the INSERT to compile."""
+        expressions = {k: v for k, v in values.items() if isinstance(v, _compile.Node)}
+        if not expressions:
+            return self.table(**values)
+        row = self.table(**{k: v for k, v in values.items() if k not in expressions})
+        attrs = self.table.__table__.attrs
+        _row.load_columns(row, [attrs[k].index for k in expressions], list(expressions.values()))
+        return row
 
     def _expressions(self) -> bool:
         return any(isinstance(v, _compile.Node) for row in self.rows_to_insert
@@ -366,11 +380,14 @@ class Insert(InsertQuery):
         await sess._autoflush()
         rows = self.rows_to_insert
         await persistence.insert(sess, rows, self.conflict_sql, bulk=not self._expressions())
-        count = sum(1 for r in rows if r._state == _row.PERSISTENT)
+        count = 0
         for row in rows:  # not the session's: as SQLAlchemy's bulk insert leaves them
             row._session = None
             if row._state == _row.PERSISTENT:
+                count += 1
                 row._state = _row.DETACHED
+                if self.conflict_sql is not None:
+                    _upserted(sess, row)
         return Result([], [], count, returns_rows=False)
 
     async def _execute_on_connection(self, conn: Any, params: Any = None) -> Result:
@@ -397,6 +414,15 @@ class Insert(InsertQuery):
         return Result([cls([getattr(r, n) for n in names]) for r in rows], names)
 
 
+def _upserted(sess: Any, row: TableBase) -> None:
+    """An upserted row the session holds an object of: that object takes its values (the
+    stored row's now), as ``session.execute(update(...))`` keeps objects in step."""
+    mapped = sess.identity_map.get(identity_key(row))
+    if mapped is not None:
+        _row.load_into(mapped, list(row._values), (), sess)
+        sess._dirty.pop(id(mapped), None)
+
+
 def insert(table: Any) -> Insert:
     return Insert(table)
 
@@ -405,6 +431,9 @@ class _WriteStatement:
     """What ``update()`` and ``delete()`` share: copies for each builder method, and a copy
     on the session that runs them."""
 
+    #: why parameters at execution are refused
+    _no_params = ""
+
     def _clone(self) -> Any:
         new = _copy(self, self.session)
         new.conditions = list(self.conditions)
@@ -412,24 +441,21 @@ class _WriteStatement:
 
     def _bind_to(self, session: Any, params: Any = None) -> Any:
         if params:
-            raise ArgumentError(f"{type(self).__name__.lower()}() with a WHERE takes no "
-                                "parameters at execution; its values are in values() and "
-                                "where()")
+            raise ArgumentError(self._no_params)
         return _copy(self, session)
 
     def __str__(self) -> str:
         return self.compile()[0]
 
     async def _execute_on_connection(self, conn: Any, params: Any = None) -> Result:
-        if params and not isinstance(params, Mapping):
-            raise ArgumentError("an update by primary key from a list of mappings runs in "
-                                "a session (session.execute(update(T), [...]))")
-        bound = self._bind_to(Unbound(conn.db.dialect), params)
+        if params:  # an update by primary key keeps the session's objects in step
+            raise ArgumentError(f"{self._no_params}; on a connection it takes none")
+        bound = self._bind_to(Unbound(conn.db.dialect))
         return await super(_WriteStatement, bound)._execute_on_connection(conn)
 
     def filter_by(self, **values: Any) -> Any:
         table = self._target()
-        return self.where(*[column_named(table, k) == v for k, v in values.items()])
+        return self.where(*[mapping_column(table, k) == v for k, v in values.items()])
 
     def execution_options(self, **options: Any) -> Any:
         """``synchronize_session``: asyncqlio always keeps the session's objects in step
@@ -444,6 +470,10 @@ class Update(_WriteStatement, BulkUpdateQuery):
     session's objects of them take the new values; ``session.execute(update(User),
     [{"id": 1, "name": "a"}, ...])`` updates each row by its primary key."""
 
+    _no_params = ("update() takes parameters at execution only as a list of mappings, "
+                  "each naming the primary key, with no where() or values() of its own "
+                  "(session.execute(update(T), [{...}, ...]))")
+
     def __init__(self, table: Any) -> None:
         BulkUpdateQuery.__init__(self, UNBOUND)  # type: ignore[arg-type]
         self.table_ = table_class(table)
@@ -455,23 +485,24 @@ class Update(_WriteStatement, BulkUpdateQuery):
         return new
 
     def _bind_to(self, session: Any, params: Any = None) -> "Update":
-        if params and _is_mappings(params) and not isinstance(params, Mapping):
-            if self.conditions or self.assignments:
-                raise ArgumentError("an update by primary key from a list of mappings has "
-                                    "no where() or values() of its own")
-            new = _copy(self, session)
-            new._params = list(params)
-            return new
-        return _WriteStatement._bind_to(self, session, params)
+        if not params or isinstance(params, Mapping) or not _is_mappings(params) \
+                or self.conditions or self.assignments:
+            return _WriteStatement._bind_to(self, session, params)
+        new = _copy(self, session)
+        new._params = list(params)
+        return new
 
     def values(self, *args: Any, **kwargs: Any) -> "Update":
-        """``values(name="b")``, ``values({User.score: User.score + 1})``."""
+        """``values(name="b")``, ``values({User.score: User.score + 1})``; a column given
+        again takes the new value."""
         if len(args) > 1 or (args and not isinstance(args[0], Mapping)):
             raise ArgumentError("values() takes a mapping or keyword arguments")
         table = self._target()
+        given = {mapping_column(table, k): v
+                 for k, v in {**(args[0] if args else {}), **kwargs}.items()}
         new = self._clone()
-        for key, value in {**(args[0] if args else {}), **kwargs}.items():
-            new.assignments.append((mapping_column(table, key), value))
+        new.assignments = [(c, v) for c, v in self.assignments if c not in given]
+        new.assignments += given.items()
         return new
 
     where = _generative(BulkUpdateQuery.where)
@@ -481,8 +512,27 @@ class Update(_WriteStatement, BulkUpdateQuery):
     async def _result(self) -> Result:
         if self._params is not None:
             await self.session.bulk_update_mappings(self._target(), self._params)
+            if self._synchronize:
+                self._sync_mappings()
             return Result([], [], len(self._params), returns_rows=False)
         return await BulkUpdateQuery._result(self)
+
+    def _sync_mappings(self) -> None:
+        """After an update by primary key: the session's objects of those keys take the
+        values given (checked as an assignment would check them), as if loaded."""
+        sess = self.session
+        table = self._target()
+        info = table.__table__
+        keys = [c.attr_name for c in info.primary_key]
+        journal = sess._journaling
+        for m in self._params:
+            row = sess.identity_map.get((table, tuple(m[k] for k in keys)))
+            if row is None:
+                continue
+            attrs = [(info.attrs[k], v) for k, v in m.items() if k not in keys]
+            values = [v if a.on_set is None or v is None else a.on_set(v) for a, v in attrs]
+            sess._bulk_load(row, values, [(a.index, i, None) for i, (a, _) in enumerate(attrs)],
+                            journal)
 
 
 def update(table: Any) -> Update:
@@ -492,6 +542,9 @@ def update(table: Any) -> Update:
 class Delete(_WriteStatement, BulkDeleteQuery):
     """``delete(User).where(User.id == 5)``: the rows deleted; the session's objects of
     them are deleted too."""
+
+    _no_params = ("delete() takes no parameters at execution: its conditions are in "
+                  "where() (a bulk DELETE by primary key is not implemented)")
 
     def __init__(self, table: Any) -> None:
         BulkDeleteQuery.__init__(self, UNBOUND)  # type: ignore[arg-type]

@@ -38,6 +38,7 @@ class TextClause:
             pos = m.end()
         parts.append(text[pos:])
         self._parts = parts
+        self._known = frozenset(self._names)
         self._values: dict[str, Any] = {}
         #: ``columns()``: (key, type or None) per result column
         self._columns: list[tuple[str, Any]] | None = None
@@ -57,10 +58,7 @@ class TextClause:
         return new
 
     def bindparams(self, **values: Any) -> "TextClause":
-        unknown = [k for k in values if k not in self._names]
-        if unknown:
-            raise ArgumentError(f"this text has no parameter named {unknown[0]!r} "
-                                f"(its parameters: {', '.join(dict.fromkeys(self._names))})")
+        self._check_names(values)
         new = self._copy()
         new._values.update(values)
         return new
@@ -117,7 +115,16 @@ class TextClause:
         compiled = self._sql[key] = ("".join(out), order)
         return compiled
 
+    def _check_names(self, given: Any) -> None:
+        """A value for a name this text does not have is an error, never ignored."""
+        if not self._known.issuperset(given):
+            unknown = next(k for k in given if k not in self._known)
+            raise ArgumentError(f"{self.text!r} has no parameter :{unknown} (its parameters: "
+                                f"{', '.join(dict.fromkeys(self._names)) or 'none'})")
+
     def _args(self, order: list[str], params: Mapping[str, Any] | None) -> list[Any]:
+        if params:
+            self._check_names(params)
         values = self._values if not params else {**self._values, **params}
         try:
             return [values[name] for name in order]

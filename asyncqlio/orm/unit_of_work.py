@@ -79,7 +79,8 @@ class IdentityMap(Mapping[Key, Any]):
         return default if row is None else row
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, tuple) and len(key) == 2 and self.get(key) is not None
+        """``(class, key)``, or SQLAlchemy's ``(class, key, identity token)``."""
+        return isinstance(key, tuple) and len(key) in (2, 3) and self.get(key) is not None
 
     def _live(self) -> Iterator[tuple[Key, Any]]:
         for cls, m in list(self.by_class.items()):
@@ -241,9 +242,11 @@ class SessionTransaction:
             raise InvalidRequestError(f"{self!r} is no longer active")
 
     async def commit(self) -> None:
-        """Flush and commit the transaction, or release the savepoint."""
+        """Flush and commit the transaction, or flush and release the savepoint (a failed
+        flush leaves the savepoint for ``rollback()``, which ``async with`` does)."""
         self._check()
         if self.nested:
+            await self.session.flush()
             await self.session.release_checkpoint(self.name)
         else:
             await self.session.commit()

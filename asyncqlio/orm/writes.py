@@ -14,6 +14,7 @@ from asyncqlio.orm.expressions import (BaseQuery, column_named, condition, conju
                                        table_class, table_columns)
 from asyncqlio.orm.results import Result, row_class, table_rows
 from asyncqlio.orm.schema import Column, TableBase
+from asyncqlio.orm.unit_of_work import identity_key
 from asyncqlio.sentinels import NO_VALUE
 
 if TYPE_CHECKING:
@@ -96,13 +97,17 @@ class InsertQuery(BaseQuery):
                 raise InvalidRequestError(f"returning() of {table.__name__} needs rows of "
                                           f"{table.__name__} only, not {row!r}")
         # the usual insert already reads back every column the database sets; a row
-        # skipped by ON CONFLICT DO NOTHING is left unwritten
-        rows = await self.session.run_insert_query(self)
-        inserted = [r for r in rows if r._state == _row.PERSISTENT]
+        # skipped by ON CONFLICT DO NOTHING is left unwritten, one an upsert wrote over a
+        # row the session holds gives that object (which took the stored values)
+        sess = self.session
+        await sess._autoflush()
+        rows = await sess.run_insert_query(self)
+        objects = [r if r._state == _row.PERSISTENT else sess.identity_map.get(identity_key(r))
+                   for r in rows if r._state in (_row.PERSISTENT, _row.DETACHED)]
         if isinstance(first, type):
-            return inserted
+            return objects
         cls = row_class(tuple(c.attr_name for c in self._returning))
-        return [cls([getattr(r, c.attr_name) for c in self._returning]) for r in inserted]
+        return [cls([getattr(o, c.attr_name) for c in self._returning]) for o in objects]
 
     async def _result(self) -> Any:
         """What ``sess.execute(query)`` gives: a Result whose ``rowcount`` is the rows
@@ -352,7 +357,7 @@ class BulkUpdateQuery(BulkQuery):
         """One assignment from a setter, or from ``column + value`` / ``column - value``."""
         if isinstance(update, operators.BasicSetter):
             column, value = update.assignment()
-        elif (isinstance(update, _compile.BinaryExpr) and update.op in ("+", "-")
+        elif (isinstance(update, _compile.BinaryExpr) and update.op in ("+", "-", "||")
               and isinstance(update.left, Column)):
             column, value = update.left, update
         else:

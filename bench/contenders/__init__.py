@@ -62,11 +62,13 @@ REGISTRY: dict[str, str | dict[str, str]] = {
     "raw": {"sqlite": "bench.contenders.raw:RawSQLite",
             "postgresql": "bench.contenders.raw:RawPostgres"},
     "asyncqlio": "bench.contenders.asyncqlio_:Asyncqlio",
+    "asyncqlio_sa": "bench.contenders.asyncqlio_sa:AsyncqlioSQLAlchemyAPI",
     "sqlalchemy": "bench.contenders.sqlalchemy_:SQLAlchemy",
     "tortoise": "bench.contenders.tortoise_:Tortoise",
 }
 
-LABELS = {"raw": "raw driver", "asyncqlio": "asyncqlio", "sqlalchemy": "SQLAlchemy",
+LABELS = {"raw": "raw driver", "asyncqlio": "asyncqlio",
+          "asyncqlio_sa": "asyncqlio, SQLAlchemy API", "sqlalchemy": "SQLAlchemy",
           "tortoise": "Tortoise"}
 
 

@@ -277,6 +277,9 @@ class Sqlite3Connector(BaseConnector):
     async def _open(self) -> aiosqlite.Connection:
         raw = aiosqlite.connect(self.path, isolation_level=None, uri=self.uri,
                                 timeout=self.busy_timeout, **self.driver_options)
+        # a daemon thread: a program that ends without closing the engine (or dies of an
+        # error first) exits instead of waiting for the connection's thread forever
+        getattr(raw, "_thread", raw).daemon = True
         try:
             await raw
             await raw.execute("PRAGMA case_sensitive_like = ON")

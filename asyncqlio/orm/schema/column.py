@@ -118,6 +118,17 @@ class Column(_compile.ColumnNode):
         name = f"t_{(table or self.table).__tablename__}_{self.name}"
         return quote(name) if quoted else name
 
+    def __add__(self, other: Any) -> Any:
+        """``+``; on a text column, concatenation (``||``), as SQLAlchemy writes it."""
+        if isinstance(self.type, _types.String):
+            return self.concat(other)
+        return _compile.ColumnNode.__add__(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        if isinstance(self.type, _types.String):
+            return _compile.BinaryExpr("||", _compile.Param(other, self.type), self, self.type)
+        return _compile.ColumnNode.__radd__(self, other)
+
     # --- the original asyncqlio's comparisons and bulk-update setters
     def eq(self, other: Any) -> Any:
         """``=`` as SQL, also between two columns (``==`` works too)."""

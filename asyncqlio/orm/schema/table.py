@@ -472,7 +472,13 @@ class Table(_row.RowBase):
         return RowDict((name, getattr(self, name)) for name in attrs)
 
     def __repr__(self) -> str:
-        body = " ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
+        # read as stored: an expired column shows so rather than raising (error messages
+        # name rows by their repr)
+        columns = type(self).__table__.columns
+        body = " ".join(f"{c.attr_name}=<expired>" if value is _row.EXPIRED else
+                        f"{c.attr_name}={getattr(self, c.attr_name)!r}"
+                        for c, value in zip(columns, (_row.column_value(self, i)
+                                                      for i in range(len(columns)))))
         return f"<{type(self).__name__} {body}>"
 
     def __eq__(self, other: Any) -> bool:
