@@ -335,6 +335,61 @@ async def test_populate_existing(tdb):
         assert both[0].User is a
 
 
+#: a statement held by a module global, for the test below
+HELD_GLOBALLY = select(User.name).where(User.score > 1)
+
+
+def test_builders_change_only_statements_nobody_holds():
+    """A builder changes the statement it is called on, instead of copying it, only when
+    nothing but the expression holds it (``select(User).where(...)``); a statement held
+    anywhere — a local, a global, a list, a dict, an attribute, a closure, a default
+    argument, a class attribute, another statement's copy — is left as it was."""
+    def sql(stmt):
+        return stmt.compile()[0]
+
+    local = select(User.name).where(User.score > 1)
+    expected = sql(local)
+    box = [select(User.name).where(User.score > 1)]
+    mapping = {"q": select(User.name).where(User.score > 1)}
+    holder = types.SimpleNamespace(q=select(User.name).where(User.score > 1))
+
+    class Holder:
+        q = select(User.name).where(User.score > 1)
+
+    def closure():
+        return local
+
+    def default(q=select(User.name).where(User.score > 1)):
+        return q
+
+    shared_lists = local.limit(3)  # a copy sharing local's condition list
+    for held in (local, box[0], mapping["q"], holder.q, Holder.q, closure(), default(),
+                 HELD_GLOBALLY):
+        for build in (lambda q: q.where(User.id == 1), lambda q: q.order_by(User.id),
+                      lambda q: q.limit(1), lambda q: q.offset(2), lambda q: q.distinct(),
+                      lambda q: q.group_by(User.name), lambda q: q.filter_by(name="x"),
+                      lambda q: q.compile(dialect=postgresql_dialect())):
+            build(held)
+            assert sql(held) == expected
+    shared_lists.where(User.id == 2).order_by(User.id)
+    assert sql(local) == expected and "LIMIT" in sql(shared_lists)
+    assert "WHERE" in sql(shared_lists) and sql(shared_lists).count("AND") == 0
+    # and an expression's own statement is built in place (on CPython, which tells such a
+    # statement apart), to the same SQL a copy gives
+    from asyncqlio.orm import statements
+    if sys.implementation.name == "cpython":
+        assert statements._ALONE > 0
+        fresh = select(User.name)
+        assert fresh.where(User.id == 1) is not fresh
+    assert sql(select(User.name).where(User.score > 1).where(User.id == 1)) == \
+        sql(local.where(User.id == 1))
+
+
+def postgresql_dialect():
+    from asyncqlio.backends.postgresql import PostgresqlDialect
+    return PostgresqlDialect()
+
+
 async def test_statements_are_immutable(tdb):
     base = select(User.name).where(User.score > 1)
     narrower = base.where(User.score < 3)

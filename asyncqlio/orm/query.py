@@ -368,7 +368,7 @@ class SelectQuery(BaseQuery, Generic[T]):
     async def _rows(self, limit: int | None = None) -> list:
         table = self.table
         if self._plain and table is not None and table not in relationships._by_table:
-            sql, params = self.compile(limit)
+            sql, params = SelectQuery.compile(self, limit)  # not a subclass's public one
             return self.session._hydrate(table, await self.session._select(sql, params))
         return await self._rows_related(limit)
 

@@ -149,11 +149,14 @@ _MAPPINGS = "mappings"  # ... mappings, or a column position (scalars)
 
 
 class _Buffered:
-    """The rows of a buffered result, taken from the front."""
+    """The rows of a buffered result, taken from the front. With ``wrap`` (a Row class of
+    one key) each row is kept as its one value, the object of a select of a table, and made
+    a Row only when a row is asked for: ``scalars()`` hands the objects out as they are."""
 
-    __slots__ = ("rows", "pos", "soft_closed", "hard_closed", "returns_rows")
+    __slots__ = ("rows", "pos", "soft_closed", "hard_closed", "returns_rows", "wrap")
 
-    def __init__(self, rows: list, returns_rows: bool) -> None:
+    def __init__(self, rows: list, returns_rows: bool, wrap: type | None = None) -> None:
+        self.wrap = wrap
         self.rows = rows
         self.pos = 0
         self.soft_closed = False
@@ -191,10 +194,13 @@ class _Streamed:
     ``size`` at a time (``yield_per``), into ``buffer`` (read from ``pos``)."""
 
     __slots__ = ("fetch", "closer", "buffer", "pos", "done", "soft_closed", "hard_closed",
-                 "size")
+                 "size", "wrap")
 
     def __init__(self, fetch: Callable[[int], Awaitable[list]],
-                 close: Callable[[], Awaitable[None]] | None, size: int) -> None:
+                 close: Callable[[], Awaitable[None]] | None, size: int,
+                 wrap: type | None = None) -> None:
+        #: as _Buffered's: the fetched rows are single values, made Rows when asked for
+        self.wrap = wrap
         self.fetch = fetch
         self.closer = close
         self.buffer: list = []
@@ -320,10 +326,15 @@ class _View:
 
     def _out(self, rows: list) -> list:
         project = self._project
+        shape = self._shape
+        wrap = self._source.wrap
+        if wrap is not None:
+            if shape == 0 and project is None:  # the objects, as they are kept
+                return self._uniq(rows)
+            rows = [wrap((r,)) for r in rows]
         if project is not None:
             positions, cls = project
             rows = [cls([r[i] for i in positions]) for r in rows]
-        shape = self._shape
         if shape is _ROWS:
             out = rows
         elif shape == _MAPPINGS:
@@ -331,6 +342,9 @@ class _View:
             out = [RowMapping(zip(fields, r)) for r in rows]
         else:
             out = [r[shape] for r in rows]
+        return self._uniq(out)
+
+    def _uniq(self, out: list) -> list:
         unique = self._unique
         if unique is not None:
             seen, strategy = unique
@@ -354,6 +368,13 @@ class _View:
         return self
 
 
+def _one(wrap: type | None, row: Any, shape: Any) -> Any:
+    """One row of a source as a simple view hands it out (a Row, or one of its columns)."""
+    if wrap is not None:
+        return wrap((row,)) if shape is _ROWS else row
+    return row if shape is _ROWS else row[shape]
+
+
 def _hashable(item: Any) -> Any:
     if isinstance(item, dict):
         return tuple(item.items())
@@ -370,10 +391,12 @@ class _SyncMethods(_View):
     """The reading methods of a buffered result or view."""
 
     def _take(self, n: int | None) -> list:
-        out: list = []
         source = self._source
-        while n is None or len(out) < n:
-            rows = source.take(None if n is None else n - len(out))
+        if n is None:  # a buffered source has every row ready
+            return self._out(source.take(None))
+        out: list = []
+        while len(out) < n:
+            rows = source.take(n - len(out))
             if not rows:
                 break
             out += self._out(rows)
@@ -403,7 +426,7 @@ class _SyncMethods(_View):
                 return
             source.pos = pos + 1
             if simple:
-                yield rows[pos] if shape is _ROWS else rows[pos][shape]
+                yield _one(source.wrap, rows[pos], shape)
             else:
                 yield from self._out([rows[pos]])
 
@@ -482,8 +505,8 @@ class Result(_SyncMethods):
     ``yield_per()`` change this result and return it."""
 
     def __init__(self, rows: list, keys: list[str], rowcount: int | None = None,
-                 returns_rows: bool = True) -> None:
-        super().__init__(_Buffered(rows, returns_rows), keys)
+                 returns_rows: bool = True, wrap: type | None = None) -> None:
+        super().__init__(_Buffered(rows, returns_rows, wrap), keys)
         self.rowcount: int = len(rows) if rowcount is None else rowcount
         self.returns_rows = returns_rows
 
@@ -571,7 +594,7 @@ class _AsyncMethods(_View):
                 continue
             source.pos = pos + 1
             if self._simple():
-                return buffer[pos] if self._shape is _ROWS else buffer[pos][self._shape]
+                return _one(source.wrap, buffer[pos], self._shape)
             out = self._out([buffer[pos]])
             if out:
                 return out[0]
@@ -641,8 +664,9 @@ class AsyncResult(_AsyncMethods):
     ends the cursor."""
 
     def __init__(self, fetch: Callable[[int], Awaitable[list]], keys: list[str],
-                 close: Callable[[], Awaitable[None]] | None = None, size: int = 1000) -> None:
-        super().__init__(_Streamed(fetch, close, size), keys)
+                 close: Callable[[], Awaitable[None]] | None = None, size: int = 1000,
+                 wrap: type | None = None) -> None:
+        super().__init__(_Streamed(fetch, close, size, wrap), keys)
 
     def scalars(self, index: Any = 0) -> "AsyncScalarResult":
         return self._derive(AsyncScalarResult, self._index(index))

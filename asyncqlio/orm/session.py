@@ -8,7 +8,8 @@ import itertools
 from typing import Any, Awaitable, Iterable, Iterator, Mapping, Sequence
 
 from asyncqlio._speedups import _compile, _row
-from asyncqlio.exc import ArgumentError, InvalidRequestError, NoResultFound
+from asyncqlio.exc import (ArgumentError, InvalidRequestError, NoResultFound,
+                           ObjectNotExecutableError)
 from asyncqlio.orm import loading, persistence
 from asyncqlio.orm.expressions import entity_key
 from asyncqlio.orm.query import (BulkDeleteQuery, BulkUpdateQuery, InsertQuery,
@@ -101,16 +102,15 @@ def _by_class(rows: list[TableBase]) -> list[tuple[type, list[TableBase]]]:
     return list(groups.items())
 
 
-def _result_rows(query: SelectQuery, rows: list) -> tuple[list, list[str]]:
-    """Rows for a Result and their keys: a select of a table gives one-element rows holding
-    the objects (keyed by the class name, or by the alias name for ``select(aliased(T,
-    "m"))``), as SQLAlchemy's ``select(User)`` does."""
+def _result_keys(query: SelectQuery) -> tuple[list[str], type | None]:
+    """The keys of a select's Result rows, and for a select of a table the Row class its
+    objects are handed out in: one-element rows keyed by the class name (or the alias name
+    for ``select(aliased(T, "m"))``), as SQLAlchemy's ``select(User)`` gives them."""
     if query.entities is not None:
-        return rows, [entity_key(e, i) for i, e in enumerate(query.entities)]
+        return [entity_key(e, i) for i, e in enumerate(query.entities)], None
     alias = query._alias
     name = query.table.__name__ if alias is None else alias.__alias__.name
-    cls = row_class((name,))
-    return [cls((obj,)) for obj in rows], [name]
+    return [name], row_class((name,))
 
 
 class Session(SessionBase):
@@ -120,6 +120,10 @@ class Session(SessionBase):
     Loaded rows are kept in the identity map, one object per primary key; their attribute
     changes are written at the next flush (before a query, at ``flush()`` or ``commit()``).
     """
+
+    #: ``execute("SQL", params)`` runs SQL text (the original asyncqlio's API)
+    sql_strings = True
+
 
     async def _autoflush(self) -> None:
         if self.autoflush and not self._autoflush_off and (
@@ -605,13 +609,18 @@ class Session(SessionBase):
         a mapping, or a list of mappings for one row each. ``execute(sql, params)`` with
         SQL as a string is the original API: ``{name}`` placeholders, the rows changed."""
         if isinstance(statement, str):
+            if not self.sql_strings:
+                raise ObjectNotExecutableError(
+                    f"SQL text given to execute(): write text({statement!r}) (as SQLAlchemy "
+                    "2.x, this session runs SQL strings only through text())")
             if kwargs:
                 raise ArgumentError(f"unknown execute() options: {', '.join(kwargs)}")
             return await super().execute(statement, params)
         statement = self._statement(statement, params, kwargs)
         if isinstance(statement, SelectQuery):
             rows = await statement._rows()
-            return Result(*_result_rows(statement, rows))
+            keys, wrap = _result_keys(statement)
+            return Result(rows, keys, wrap=wrap)
         result = getattr(statement, "_result", None)
         if result is not None:
             return await result()
@@ -662,8 +671,7 @@ class Session(SessionBase):
             raise InvalidRequestError("a collection loaded by a join cannot be streamed (a "
                                       "parent's rows may span two chunks): use selectinload")
         conn = await self._ready()
-        keys = _result_rows(query, [])[1]
-        wrap = row_class(tuple(keys)) if query.entities is None else None
+        keys, wrap = _result_keys(query)
         cursor: Any = None
 
         async def fetch(n: int) -> list:
@@ -682,15 +690,14 @@ class Session(SessionBase):
                 raise
             if not records:
                 return []
-            rows = await query._loaded(records, joined)
-            return rows if wrap is None else [wrap((obj,)) for obj in rows]
+            return await query._loaded(records, joined)
 
         async def close() -> None:
             if cursor is not None:
                 await cursor.aclose()
 
         size = getattr(query, "execution_opts", {}).get("yield_per") or 1000
-        return AsyncResult(fetch, keys, close, size)
+        return AsyncResult(fetch, keys, close, size, wrap)
 
     async def stream_scalars(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
         return (await self.stream(statement, params, **kwargs)).scalars()

@@ -9,6 +9,9 @@ runs it, and from there it is the same compiled, cached path as ``sess.select(Us
 """
 from __future__ import annotations
 
+import operator
+import sys
+import types
 from typing import Any, Mapping, Sequence
 
 from asyncqlio._speedups import _compile, _row
@@ -16,7 +19,8 @@ from asyncqlio.backends.sqlite3 import Sqlite3Dialect
 from asyncqlio.exc import ArgumentError, InvalidRequestError
 from asyncqlio.orm import persistence
 from asyncqlio.orm.alias import AliasedTable, column_of, model_of
-from asyncqlio.orm.expressions import relationship_join, select_node, table_class
+from asyncqlio.orm.expressions import (condition, relationship_join, row_count, select_node,
+                                       table_class)
 from asyncqlio.orm.query import SelectQuery
 from asyncqlio.orm.results import AsyncResult, Result, row_class, table_rows
 from asyncqlio.orm.schema import Column, TableBase
@@ -44,25 +48,81 @@ class Unbound:
 
 
 UNBOUND = Unbound(Sqlite3Dialect())
+#: dialect -> its Unbound, made once
+_unbound: dict[Any, Unbound] = {}
+
+
+def unbound(dialect: Any) -> Unbound:
+    """Where a statement compiles in ``dialect`` outside a session."""
+    found = _unbound.get(dialect)
+    if found is None:
+        found = _unbound[dialect] = Unbound(dialect)
+    return found
 
 
 def _copy(stmt: Any, session: Any) -> Any:
     """A copy of ``stmt`` in ``session``, sharing its (unchanged) lists."""
     new = object.__new__(type(stmt))
-    new.__dict__.update(stmt.__dict__)
+    new.__dict__ = stmt.__dict__.copy()
     new.session = session
     return new
 
 
+def _alone_count() -> int:
+    """What ``sys.getrefcount(self)`` gives, first thing in a method, for an object that
+    only the caller's expression holds (``select(User).where(...)``: the statement
+    ``select()`` made, which nothing else can see). A builder given such a statement
+    changes it instead of copying it (no one can tell), as CPython's own ``s += t`` does
+    for a string no one else holds. 0 where this interpreter does not tell such an object
+    from a held one (builders then always copy): measured here on objects held by a local,
+    a global, a list, an attribute and a closure."""
+
+    class Probe:
+        def count(self) -> int:
+            return _getrefcount(self)
+
+    alone = Probe().count()
+    local = Probe()
+    box = [Probe()]
+    holder = types.SimpleNamespace(item=Probe())
+    globals()["_probe"] = Probe()
+    try:
+        held = [local.count(), box[0].count(), holder.item.count(), _probe.count(),  # noqa: F821
+                (lambda: local.count())()]
+    finally:
+        del globals()["_probe"]
+    return alone if min(held) > alone else 0
+
+
+_getrefcount = sys.getrefcount
+#: see _alone_count
+_ALONE = _alone_count()
+
+
 def _generative(method: Any) -> Any:
-    """The builder ``method`` run on a copy: the statement it is called on is unchanged."""
+    """The builder ``method`` run on a copy (or on the statement itself where nothing else
+    holds it): the statement it is called on is unchanged."""
 
     def builder(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _getrefcount(self) <= _ALONE:
+            return method(self, *args, **kwargs)
         return method(self._clone(), *args, **kwargs)
 
     builder.__name__ = method.__name__
     builder.__doc__ = method.__doc__
     return builder
+
+
+class Compiled(tuple):
+    """A compiled statement: ``(sql, params)``, whose ``str()`` is the SQL."""
+
+    __slots__ = ()
+
+    string = property(operator.itemgetter(0))
+    params = property(operator.itemgetter(1))
+
+    def __str__(self) -> str:
+        return self[0]
 
 
 class Select(SelectQuery):
@@ -71,16 +131,51 @@ class Select(SelectQuery):
 
     #: the table (or alias) joined last, whose attributes ``filter_by()`` names
     _joined: Any = None
+    #: ``execution_options()`` given (a new dict each time, never changed in place)
+    execution_opts: dict[str, Any] = {}
 
     def __init__(self, *entities: Any) -> None:
         super().__init__(UNBOUND)  # type: ignore[arg-type]
-        self._options: list = []
-        self.execution_opts: dict[str, Any] = {}
         if entities:
             SelectQuery.__call__(self, *entities)
 
+    def _shallow(self) -> "Select":
+        """A copy sharing the lists: for a builder that replaces the list it changes."""
+        new = object.__new__(type(self))
+        new.__dict__ = self.__dict__.copy()
+        return new
+
+    # the builders every query uses, written out. ``_getrefcount(self) <= _ALONE``: nothing
+    # but the caller's expression holds this statement, so it is changed rather than copied
+    # (see _alone_count); else the copy shares what the builder leaves as it is
+    def where(self, *conditions: Any) -> "Select":
+        new = self if _getrefcount(self) <= _ALONE else self._shallow()
+        new.conditions = [*self.conditions, *map(condition, conditions)]
+        return new
+
+    filter = where
+
+    def order_by(self, *columns: Any) -> "Select":
+        """Columns or ``col.desc()``; ``order_by(None)`` takes the ordering away."""
+        new = self if _getrefcount(self) <= _ALONE else self._shallow()
+        if len(columns) == 1 and columns[0] is None:
+            new.orders = []
+            return new
+        new.orders = list(self.orders)
+        return SelectQuery.order_by(new, *columns)
+
+    def limit(self, row_limit: int | None) -> "Select":
+        new = self if _getrefcount(self) <= _ALONE else self._shallow()
+        new._limit = row_count(row_limit, "limit")
+        return new
+
+    def offset(self, offset: int | None) -> "Select":
+        new = self if _getrefcount(self) <= _ALONE else self._shallow()
+        new._offset = row_count(offset, "offset")
+        return new
+
     def _clone(self) -> "Select":
-        new = _copy(self, self.session)
+        new = self._shallow()
         new.conditions = list(self.conditions)
         new.orders = list(self.orders)
         return new
@@ -94,16 +189,34 @@ class Select(SelectQuery):
     def __str__(self) -> str:
         return self.compile()[0]
 
+    def compile(self, limit: int | None = None, *, dialect: Any = None,  # type: ignore[override]
+                bind: Any = None, compile_kwargs: Mapping[str, Any] | None = None) -> "Compiled":
+        """The SQL and its parameters in ``dialect`` (``engine.dialect``; SQLite's by
+        default), as SQLAlchemy's ``stmt.compile(dialect=...)``: ``str()`` of it is the SQL,
+        and it unpacks as asyncqlio's ``(sql, params)``."""
+        if compile_kwargs:
+            raise NotImplementedError("compile_kwargs (literal_binds: values written into "
+                                      "the SQL) is not implemented in asyncqlio; values are "
+                                      "always bound parameters")
+        if dialect is None:
+            if bind is None:
+                return Compiled(SelectQuery.compile(self, limit))
+            dialect = bind.dialect
+        if _getrefcount(self) <= _ALONE:  # held by no one: compiled where it is
+            self.session = unbound(dialect)
+            return Compiled(SelectQuery.compile(self, limit))
+        return Compiled(SelectQuery.compile(_copy(self, unbound(dialect)), limit))
+
     async def _execute_on_connection(self, conn: Any, params: Any = None) -> Result:
         """``conn.execute(select(...))``: Row tuples (a selected table is its columns, keyed
         by attribute name: there is no identity map below a session)."""
         return await SelectQuery._execute_on_connection(
-            self._bind_to(Unbound(conn.db.dialect), params), conn)
+            self._bind_to(unbound(conn.db.dialect), params), conn)
 
     async def _stream_on_connection(self, conn: Any, params: Any = None) -> AsyncResult:
         """``conn.stream(select(...))``: the Row tuples read from a cursor as they are used
         (the connection must be in a transaction)."""
-        bound = self._bind_to(Unbound(conn.db.dialect), params)
+        bound = self._bind_to(unbound(conn.db.dialect), params)
         sql, args = bound._compiled(None, eager=False)[0]
         dialect = conn.db.dialect.name
         keys = bound._connection_rows([], dialect)[1]
@@ -127,13 +240,9 @@ class Select(SelectQuery):
 
         return AsyncResult(fetch, keys, close, self.execution_opts.get("yield_per") or 1000)
 
-    where = _generative(SelectQuery.where)
-    filter = where
     group_by = _generative(SelectQuery.group_by)
     having = _generative(SelectQuery.having)
     distinct = _generative(SelectQuery.distinct)
-    limit = _generative(SelectQuery.limit)
-    offset = _generative(SelectQuery.offset)
     select_from = _generative(SelectQuery.from_)
     from_ = select_from
     options = _generative(SelectQuery.options)
@@ -150,14 +259,6 @@ class Select(SelectQuery):
         table = model_of(entity)
         return self.where(*[column_of(entity, mapping_column(table, k)) == v
                             for k, v in values.items()])
-
-    def order_by(self, *columns: Any) -> "Select":
-        """Columns or ``col.desc()``; ``order_by(None)`` takes the ordering away."""
-        new = self._clone()
-        if len(columns) == 1 and columns[0] is None:
-            new.orders = []
-            return new
-        return SelectQuery.order_by(new, *columns)
 
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
              full: bool = False) -> "Select":
@@ -394,7 +495,7 @@ class Insert(InsertQuery):
         """``conn.execute(insert(T), [...])``: multi-row INSERTs; with ``returning()`` the
         Row tuples of the rows inserted."""
         dialect = conn.db.dialect
-        bound = self._bind_to(Unbound(dialect), params)
+        bound = self._bind_to(unbound(dialect), params)
         statements = persistence.insert_statements(dialect, bound.rows_to_insert,
                                                    bound.conflict_sql)
         if self._returning is None:
@@ -450,7 +551,7 @@ class _WriteStatement:
     async def _execute_on_connection(self, conn: Any, params: Any = None) -> Result:
         if params:  # an update by primary key keeps the session's objects in step
             raise ArgumentError(f"{self._no_params}; on a connection it takes none")
-        bound = self._bind_to(Unbound(conn.db.dialect))
+        bound = self._bind_to(unbound(conn.db.dialect))
         return await super(_WriteStatement, bound)._execute_on_connection(conn)
 
     def filter_by(self, **values: Any) -> Any:

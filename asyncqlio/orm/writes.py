@@ -331,8 +331,7 @@ def _cursor_result(table: type | None, returning: tuple | None, count: int, rows
     if returning is None:
         return Result([], [], count, returns_rows=False)
     if returning == ():
-        cls = row_class((table.__name__,))
-        return Result([cls((obj,)) for obj in rows], [table.__name__], count)
+        return Result(rows, [table.__name__], count, wrap=row_class((table.__name__,)))
     return Result(rows, [c.attr_name for c in returning], count)
 
 

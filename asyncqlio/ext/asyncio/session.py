@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Callable, Generic, Iterable, Mapping, Typ
 
 from asyncqlio._speedups import _compile, _row
 from asyncqlio.exc import (ArgumentError, ExpiredAttributeError, InvalidRequestError,
-                           NoResultFound, NotLoadedError, ObjectNotExecutableError)
+                           NoResultFound, NotLoadedError)
 from asyncqlio.ext.asyncio.bridge import greenlet_spawn
 from asyncqlio.ext.asyncio.sync_session import SyncSession
 from asyncqlio.orm import loading
@@ -57,6 +57,10 @@ class AsyncSession(Session):
     ``autobegin``, ``binds`` (every bind must be the one engine: a session has one
     connection), ``sync_session_class`` and ``join_transaction_mode`` (accepted).
     ``twophase`` is not implemented."""
+
+    #: SQL text runs through ``text()`` only, as in SQLAlchemy 2.x
+    sql_strings = False
+
 
     #: the class of :attr:`sync_session`, the synchronous face ``run_sync()`` hands its
     #: function; it is called with the AsyncSession (SQLAlchemy's is a ``Session`` class)
@@ -168,20 +172,14 @@ class AsyncSession(Session):
         return self.state is not SessionState.FAILED
 
     # --- statements
-    async def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
-        if isinstance(statement, str):
-            raise ObjectNotExecutableError(
-                f"SQL text given to execute(): write text({statement!r}) (asyncqlio, as "
-                "SQLAlchemy 2.x, runs SQL strings only through text())")
-        return await super().execute(statement, params, **kwargs)
-
     async def get(self, entity: type, ident: Any, *, options: Iterable[Any] | None = None,
                   populate_existing: bool = False, with_for_update: Any = None,
                   identity_token: Any = None, execution_options: Any = None) -> Any:
         """The object with this primary key (a value, a tuple, or a mapping of key
         attribute names to values), from the identity map without I/O when it is there."""
         info = getattr(entity, "__table__", None)
-        if isinstance(ident, Mapping) and info is not None:
+        if not isinstance(ident, (int, str, tuple)) and isinstance(ident, Mapping) \
+                and info is not None:
             names = [c.attr_name for c in info.primary_key]
             missing = [n for n in names if n not in ident]
             if missing:
