@@ -15,7 +15,7 @@ from asyncqlio.orm.expressions import (BaseQuery, Subquery, condition, conjuncti
                                        from_item, holds, join_on, labelled,
                                        relationship_join, row_count,
                                        sources_of, table_class)
-from asyncqlio.orm.results import Result, Row, row_class, table_rows
+from asyncqlio.orm.results import Result, Row, row_class, table_rows, typed_rows
 from asyncqlio.orm.schema import TableBase
 from asyncqlio.orm.schema import relationship as relationships
 from asyncqlio.orm.writes import (BulkDeleteQuery, BulkQuery, BulkUpdateQuery, InsertQuery,
@@ -405,7 +405,7 @@ class SelectQuery(BaseQuery, Generic[T]):
         keys = tuple(entity_key(e, i) for i, e in enumerate(entities))
         if self._entity_tables:
             return self._entity_rows(row_class(keys), records)
-        return _typed_rows(self.session.dialect.name, keys,
+        return typed_rows(self.session.dialect.name, keys,
                            [getattr(e, "type", None) for e in entities], records)
 
     def _entity_rows(self, cls: type, records: list) -> list[Row]:
@@ -474,7 +474,7 @@ class SelectQuery(BaseQuery, Generic[T]):
             else:
                 keys.append(entity_key(e, i))
                 types.append(getattr(e, "type", None))
-        return _typed_rows(dialect, tuple(keys), types, records), keys
+        return typed_rows(dialect, tuple(keys), types, records), keys
 
     def generate_sql(self) -> tuple[str, list]:
         """The original asyncqlio's name for :meth:`compile`."""
@@ -545,26 +545,6 @@ class SelectQuery(BaseQuery, Generic[T]):
 
     def __aiter__(self) -> Any:
         return _aiter_rows(self)
-
-
-def _typed_rows(dialect: str, keys: tuple, types: list, records: list) -> list[Row]:
-    """Records as Rows of ``keys``, each value loaded as its type (or None) loads it."""
-    cls = row_class(keys)
-    procs = []
-    for i, typ in enumerate(types):
-        proc = typ.result_processor(dialect) if typ is not None else None
-        if proc is not None:
-            procs.append((i, proc))
-    if not procs:
-        return [cls(r) for r in records]
-    out = []
-    for record in records:
-        values = list(record)
-        for i, proc in procs:
-            if values[i] is not None:
-                values[i] = proc(values[i])
-        out.append(cls(values))
-    return out
 
 
 def _table_sql(entity: Any) -> Any:

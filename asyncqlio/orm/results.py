@@ -710,6 +710,26 @@ class AsyncMappingResult(_AsyncMethods):
         return self._columns(col_expressions)
 
 
+def typed_rows(dialect: str, keys: tuple, types: list, records: list) -> list[Row]:
+    """Records as Rows of ``keys``, each value loaded as its type (or None) loads it."""
+    cls = row_class(keys)
+    procs = []
+    for i, typ in enumerate(types):
+        proc = typ.result_processor(dialect) if typ is not None else None
+        if proc is not None:
+            procs.append((i, proc))
+    if not procs:
+        return [cls(r) for r in records]
+    out = []
+    for record in records:
+        values = list(record)
+        for i, proc in procs:
+            if values[i] is not None:
+                values[i] = proc(values[i])
+        out.append(cls(values))
+    return out
+
+
 def table_rows(table: type, dialect: str, records: list) -> tuple[list, list[str]]:
     """Whole rows of a table as Row tuples keyed by attribute name, values loaded."""
     info = table.__table__

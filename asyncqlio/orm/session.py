@@ -307,6 +307,13 @@ class Session(SessionBase):
         """Load the row's values again from the database (discarding unflushed changes and
         expiry)."""
         self._check_attached(row)
+        record = await self._stored_record(row, False)
+        _row.load_into(row, record, type(row).__table__.loaders_for(self.dialect.name), self)
+        self._dirty.pop(id(row), None)
+        return row
+
+    async def _stored_record(self, row: TableBase, for_update: bool) -> Any:
+        """The row as the database has it, by its stored key (``FOR UPDATE``: locked)."""
         info = type(row).__table__
         d = self.dialect
         key = _stored_key(row)[1]
@@ -314,14 +321,12 @@ class Session(SessionBase):
         sql, params = _compile.compile_select(
             _compile.Compiler(d.name, d.numeric), info.select_sql, info.quoted,
             where[0] if len(where) == 1 else _compile.BoolExpr("AND", where),
-            None, None, None, False)
+            None, None, None, for_update)
         records = await self._fetch(sql, params)
         if not records:
             raise InvalidRequestError(f"could not refresh {type(row).__name__} {key!r}: "
                                       "the database has no such row")
-        _row.load_into(row, records[0], info.loaders_for(d.name), self)
-        self._dirty.pop(id(row), None)
-        return row
+        return records[0]
 
     def expire(self, row: TableBase, attribute_names: Iterable[str] | None = None) -> None:
         """Forget the row's values (all but the primary key, or the named attributes) and

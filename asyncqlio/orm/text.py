@@ -8,7 +8,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from asyncqlio.exc import ArgumentError
-from asyncqlio.orm.results import Result, row_class
+from asyncqlio.orm.results import Result, typed_rows
 
 #: ``:name``, not ``::type`` (a PostgreSQL cast) nor ``\:`` (an escaped colon), as
 #: SQLAlchemy reads them; ``\:`` is also matched, to be written as a plain ``:``
@@ -149,25 +149,13 @@ class TextClause:
         return self._result(names, records, dialect.name)
 
     def _result(self, names: list[str], records: list, dialect: str) -> Result:
-        procs: list[tuple[int, Any]] = []
+        types: list = [None] * len(names)
         if self._columns is not None:
             if len(self._columns) == len(names):
                 names = [key for key, _ in self._columns]
             for i, (_, typ) in enumerate(self._columns[:len(names)]):
-                proc = typ.result_processor(dialect) if typ is not None else None
-                if proc is not None:
-                    procs.append((i, proc))
-        cls = row_class(tuple(names))
-        if not procs:
-            return Result([cls(r) for r in records], names)
-        rows = []
-        for record in records:
-            values = list(record)
-            for i, proc in procs:
-                if values[i] is not None:
-                    values[i] = proc(values[i])
-            rows.append(cls(values))
-        return Result(rows, names)
+                types[i] = typ
+        return Result(typed_rows(dialect, tuple(names), types, records), names)
 
 
 class _BoundText:

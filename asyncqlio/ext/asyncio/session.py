@@ -15,7 +15,7 @@ import weakref
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Generic, Iterable, Mapping, TypeVar
 
-from asyncqlio._speedups import _compile, _row
+from asyncqlio._speedups import _row
 from asyncqlio.exc import (ArgumentError, ExpiredAttributeError, InvalidRequestError,
                            NoResultFound, NotLoadedError)
 from asyncqlio.ext.asyncio.bridge import greenlet_spawn
@@ -240,7 +240,7 @@ class AsyncSession(Session):
         if unknown:
             raise InvalidRequestError(f"{cls.__name__} has no attribute {unknown[0]!r}")
         if columns is None or columns:
-            record = await self._load_record(instance, bool(with_for_update))
+            record = await self._stored_record(instance, bool(with_for_update))
             loaders = info.loaders_for(self.dialect.name)
             if columns is None:
                 _row.load_into(instance, record, loaders, self)
@@ -260,21 +260,6 @@ class AsyncSession(Session):
             instance.__dict__.pop(rel.name, None)
         for rel in reloaded:
             await loading.load_select(self, rel, [instance])
-
-    async def _load_record(self, row: Any, for_update: bool) -> Any:
-        info = type(row).__table__
-        d = self.dialect
-        key = [_row.old_value(row, i) for i in info.pk_indexes]
-        where = [c == v for c, v in zip(info.primary_key, key)]
-        sql, params = _compile.compile_select(
-            _compile.Compiler(d.name, d.numeric), info.select_sql, info.quoted,
-            where[0] if len(where) == 1 else _compile.BoolExpr("AND", where),
-            None, None, None, for_update)
-        records = await self._fetch(sql, params)
-        if not records:
-            raise InvalidRequestError(f"could not refresh {type(row).__name__} {tuple(key)!r}: "
-                                      "the database has no such row")
-        return records[0]
 
     async def delete(self, instance: Any) -> None:  # type: ignore[override]
         """Mark the object for deletion at the next flush."""
