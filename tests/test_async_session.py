@@ -808,6 +808,16 @@ async def test_prepare_is_not_implemented(engine):
             await s.run_sync(lambda session: session.prepare())
 
 
+async def test_a_session_bound_to_a_connection_is_refused(engine):
+    """Joining a connection's transaction is not built: refused, rather than a session on
+    a connection of its own that would not see the transaction's rows."""
+    async with engine.connect() as conn:
+        with pytest.raises(NotImplementedError, match="joining a connection"):
+            AsyncSession(bind=conn)
+        with pytest.raises(NotImplementedError, match="joining a connection"):
+            async_sessionmaker(conn)()
+
+
 async def test_enable_relationship_loading(seeded):
     async with AsyncSession(seeded) as s:
         address = Address(email="new@a", user_id=2)

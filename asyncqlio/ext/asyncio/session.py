@@ -19,6 +19,7 @@ from asyncqlio._speedups import _row
 from asyncqlio.exc import (ArgumentError, ExpiredAttributeError, InvalidRequestError,
                            NoResultFound, NotLoadedError)
 from asyncqlio.ext.asyncio.bridge import greenlet_spawn
+from asyncqlio.ext.asyncio.engine import AsyncConnection
 from asyncqlio.ext.asyncio.sync_session import SyncSession
 from asyncqlio.orm import loading
 from asyncqlio.orm.schema import relationship as relationships
@@ -83,6 +84,10 @@ class AsyncSession(Session):
         if len(engines) > 1:
             raise NotImplementedError(_ONE_ENGINE)
         given = bind if bind is not None else next(iter(engines.values()))
+        if isinstance(given, AsyncConnection):
+            raise NotImplementedError(
+                "AsyncSession(bind=connection), a session joining a connection's transaction, "
+                "is not implemented in asyncqlio: bind the engine")
         super().__init__(_engine_of(given), autoflush=autoflush, **kwargs)
         self.bind = given
         self.binds = dict(binds or {})
@@ -326,7 +331,6 @@ class AsyncSession(Session):
         """The session's connection, in its transaction, as an AsyncConnection.
         ``execution_options`` (``isolation_level``...) apply to the transaction they begin;
         once one is begun they are ignored, with a warning, as in SQLAlchemy."""
-        from asyncqlio.ext.asyncio.engine import AsyncConnection
         if execution_options:
             if self.in_transaction():
                 warnings.warn("the session's connection is already in a transaction; "
