@@ -144,6 +144,10 @@ class Connection:
         stay apart)."""
         raise NotImplementedError
 
+    def chunks(self, sql: str, params: Sequence[Any] = ()) -> "RecordChunks":
+        """The statement's records read from a cursor as they are asked for."""
+        return RecordChunks(self, sql, params)
+
     async def begin(self, sql: str = "BEGIN") -> None:
         """Start a transaction with ``sql`` (``BEGIN IMMEDIATE``, an isolation level...)."""
         await self.execute(sql)
@@ -181,3 +185,33 @@ class Connection:
 
     async def close(self) -> None:
         raise NotImplementedError
+
+
+class RecordChunks:
+    """A statement's records, read from a cursor a chunk at a time, each chunk the size the
+    read asks for (``await chunks.read(n)``; ``[]`` at the end); the cursor opens at the
+    first read, and ``close()`` ends it (inside a transaction, as cursors need)."""
+
+    __slots__ = ("conn", "sql", "params", "cursor")
+
+    def __init__(self, conn: Connection, sql: str, params: Sequence[Any]) -> None:
+        self.conn = conn
+        self.sql = sql
+        self.params = params
+        self.cursor: Any = None
+
+    async def read(self, n: int) -> list[Any]:
+        try:
+            if self.cursor is None:
+                # records read by position: two selected columns of one name stay two
+                self.cursor = self.conn.cursor(self.sql, self.params, n, mappings=False)
+                records = await anext(self.cursor, None)
+            else:
+                records = await self.cursor.asend(n)
+        except StopAsyncIteration:
+            records = None
+        return records or []
+
+    async def close(self) -> None:
+        if self.cursor is not None:
+            await self.cursor.aclose()

@@ -195,12 +195,17 @@ class Session(SessionBase):
             if mapped is None:
                 self._track((row,))
                 self._inserted.append(row)
-            elif mapped is not row:  # an upsert of a row the session has: it takes the values
-                _row.load_into(mapped, list(row._values), (), self)
-                self._dirty.pop(id(mapped), None)
-                row._session = None
-                row._state = _row.DETACHED
+            elif mapped is not row:  # an upsert of a row the session has
+                self._written_over(mapped, row)
         return rows
+
+    def _written_over(self, mapped: TableBase, row: TableBase) -> None:
+        """``row`` was just written by the key of ``mapped``, the session's object of that
+        key (an upsert, a merge): ``mapped`` takes the stored values, ``row`` is left out."""
+        _row.load_into(mapped, list(row._values), (), self)
+        self._dirty.pop(id(mapped), None)
+        row._session = None
+        row._state = _row.DETACHED
 
     async def run_update_query(self, query: BulkUpdateQuery) -> int | list:
         """Rows updated (the returned rows with ``returning()``); the session's objects of
@@ -510,10 +515,7 @@ class Session(SessionBase):
         if mapped is None or mapped is row:
             self._track((row,))
             return row
-        _row.load_into(mapped, list(row._values), (), self)
-        self._dirty.pop(id(mapped), None)
-        row._session = None
-        row._state = _row.DETACHED
+        self._written_over(mapped, row)
         return mapped
 
     # --- bulk writes: batched statements, the rows not tracked by the session
@@ -677,32 +679,18 @@ class Session(SessionBase):
                                       "parent's rows may span two chunks): use selectinload")
         conn = await self._ready()
         keys, wrap = _result_keys(query)
-        cursor: Any = None
+        chunks = conn.chunks(sql, params)
 
         async def fetch(n: int) -> list:
-            nonlocal cursor
             try:
-                if cursor is None:
-                    # records read by position: two selected columns of one name stay two
-                    cursor = conn.cursor(sql, params, n, mappings=False)
-                    records = await anext(cursor, None)
-                else:
-                    records = await cursor.asend(n)
-            except StopAsyncIteration:
-                records = None
+                records = await chunks.read(n)
             except BaseException as e:
                 self._fail(e)
                 raise
-            if not records:
-                return []
-            return await query._loaded(records, joined)
-
-        async def close() -> None:
-            if cursor is not None:
-                await cursor.aclose()
+            return await query._loaded(records, joined) if records else []
 
         size = getattr(query, "execution_opts", {}).get("yield_per") or 1000
-        return AsyncResult(fetch, keys, close, size, wrap)
+        return AsyncResult(fetch, keys, chunks.close, size, wrap)
 
     async def stream_scalars(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
         return (await self.stream(statement, params, **kwargs)).scalars()

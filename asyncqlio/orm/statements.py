@@ -139,17 +139,11 @@ class Select(SelectQuery):
         if entities:
             SelectQuery.__call__(self, *entities)
 
-    def _shallow(self) -> "Select":
-        """A copy sharing the lists: for a builder that replaces the list it changes."""
-        new = object.__new__(type(self))
-        new.__dict__ = self.__dict__.copy()
-        return new
-
     # the builders every query uses, written out. ``_getrefcount(self) <= _ALONE``: nothing
     # but the caller's expression holds this statement, so it is changed rather than copied
     # (see _alone_count); else the copy shares what the builder leaves as it is
     def where(self, *conditions: Any) -> "Select":
-        new = self if _getrefcount(self) <= _ALONE else self._shallow()
+        new = self if _getrefcount(self) <= _ALONE else _copy(self, self.session)
         new.conditions = [*self.conditions, *map(condition, conditions)]
         return new
 
@@ -157,7 +151,7 @@ class Select(SelectQuery):
 
     def order_by(self, *columns: Any) -> "Select":
         """Columns or ``col.desc()``; ``order_by(None)`` takes the ordering away."""
-        new = self if _getrefcount(self) <= _ALONE else self._shallow()
+        new = self if _getrefcount(self) <= _ALONE else _copy(self, self.session)
         if len(columns) == 1 and columns[0] is None:
             new.orders = []
             return new
@@ -165,17 +159,17 @@ class Select(SelectQuery):
         return SelectQuery.order_by(new, *columns)
 
     def limit(self, row_limit: int | None) -> "Select":
-        new = self if _getrefcount(self) <= _ALONE else self._shallow()
+        new = self if _getrefcount(self) <= _ALONE else _copy(self, self.session)
         new._limit = row_count(row_limit, "limit")
         return new
 
     def offset(self, offset: int | None) -> "Select":
-        new = self if _getrefcount(self) <= _ALONE else self._shallow()
+        new = self if _getrefcount(self) <= _ALONE else _copy(self, self.session)
         new._offset = row_count(offset, "offset")
         return new
 
     def _clone(self) -> "Select":
-        new = self._shallow()
+        new = _copy(self, self.session)
         new.conditions = list(self.conditions)
         new.orders = list(self.orders)
         return new
@@ -220,25 +214,14 @@ class Select(SelectQuery):
         sql, args = bound._compiled(None, eager=False)[0]
         dialect = conn.db.dialect.name
         keys = bound._connection_rows([], dialect)[1]
-        cursor: Any = None
+        chunks = conn.connection.chunks(sql, args)
 
         async def fetch(n: int) -> list:
-            nonlocal cursor
-            try:
-                if cursor is None:
-                    cursor = conn.connection.cursor(sql, args, n, mappings=False)
-                    records = await anext(cursor, None)
-                else:
-                    records = await cursor.asend(n)
-            except StopAsyncIteration:
-                records = None
+            records = await chunks.read(n)
             return bound._connection_rows(records, dialect)[0] if records else []
 
-        async def close() -> None:
-            if cursor is not None:
-                await cursor.aclose()
-
-        return AsyncResult(fetch, keys, close, self.execution_opts.get("yield_per") or 1000)
+        return AsyncResult(fetch, keys, chunks.close,
+                           self.execution_opts.get("yield_per") or 1000)
 
     group_by = _generative(SelectQuery.group_by)
     having = _generative(SelectQuery.having)
@@ -487,8 +470,11 @@ class Insert(InsertQuery):
             if row._state == _row.PERSISTENT:
                 count += 1
                 row._state = _row.DETACHED
-                if self.conflict_sql is not None:
-                    _upserted(sess, row)
+                # an upsert of a row the session holds: its object takes the stored values
+                mapped = None if self.conflict_sql is None else \
+                    sess.identity_map.get(identity_key(row))
+                if mapped is not None:
+                    sess._written_over(mapped, row)
         return Result([], [], count, returns_rows=False)
 
     async def _execute_on_connection(self, conn: Any, params: Any = None) -> Result:
@@ -513,15 +499,6 @@ class Insert(InsertQuery):
         names = [c.attr_name for c in self._returning]
         cls = row_class(tuple(names))
         return Result([cls([getattr(r, n) for n in names]) for r in rows], names)
-
-
-def _upserted(sess: Any, row: TableBase) -> None:
-    """An upserted row the session holds an object of: that object takes its values (the
-    stored row's now), as ``session.execute(update(...))`` keeps objects in step."""
-    mapped = sess.identity_map.get(identity_key(row))
-    if mapped is not None:
-        _row.load_into(mapped, list(row._values), (), sess)
-        sess._dirty.pop(id(mapped), None)
 
 
 def insert(table: Any) -> Insert:
