@@ -10,8 +10,10 @@ from typing import Any
 from asyncqlio.ext.asyncio.bridge import await_only
 
 
-class SyncTransaction:
-    """``with session.begin():`` / ``with session.begin_nested():`` in synchronous code."""
+class SyncSessionTransaction:
+    """A session transaction's synchronous face: ``with session.begin():`` /
+    ``with session.begin_nested():`` in the function given to ``run_sync()`` (a
+    connection's is :class:`~asyncqlio.ext.asyncio.sync_connection.SyncTransaction`)."""
 
     __slots__ = ("_async",)
 
@@ -19,12 +21,12 @@ class SyncTransaction:
         self._async = transaction
 
     @classmethod
-    def started(cls, transaction: Any) -> "SyncTransaction":
+    def started(cls, transaction: Any) -> "SyncSessionTransaction":
         """Begun now: SQLAlchemy's synchronous ``begin()`` does not wait for a ``with``."""
         await_only(transaction.start())
         return cls(transaction)
 
-    def __enter__(self) -> "SyncTransaction":
+    def __enter__(self) -> "SyncSessionTransaction":
         await_only(self._async.__aenter__())
         return self
 
@@ -79,24 +81,24 @@ class SyncSession:
         """The engine below the AsyncEngine, as SQLAlchemy's sync Session has it."""
         return self._async.db
 
-    def begin(self, nested: bool = False) -> SyncTransaction:
+    def begin(self, nested: bool = False) -> SyncSessionTransaction:
         """Begin now, as SQLAlchemy's Session does (``with session.begin():`` ends it);
         ``begin(nested=True)`` is :meth:`begin_nested`."""
         if nested:
             return self.begin_nested()
-        return SyncTransaction.started(self._async.begin())
+        return SyncSessionTransaction.started(self._async.begin())
 
-    def begin_nested(self) -> SyncTransaction:
+    def begin_nested(self) -> SyncSessionTransaction:
         """A SAVEPOINT, now."""
-        return SyncTransaction.started(self._async.begin_nested())
+        return SyncSessionTransaction.started(self._async.begin_nested())
 
-    def get_transaction(self) -> SyncTransaction | None:
+    def get_transaction(self) -> SyncSessionTransaction | None:
         tx = self._async.get_transaction()
-        return None if tx is None else SyncTransaction(tx)
+        return None if tx is None else SyncSessionTransaction(tx)
 
-    def get_nested_transaction(self) -> SyncTransaction | None:
+    def get_nested_transaction(self) -> SyncSessionTransaction | None:
         tx = self._async.get_nested_transaction()
-        return None if tx is None else SyncTransaction(tx)
+        return None if tx is None else SyncSessionTransaction(tx)
 
     def connection(self, **kwargs: Any) -> Any:
         return await_only(self._async.connection(**kwargs)).sync_connection
